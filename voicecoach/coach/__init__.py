@@ -1,0 +1,1 @@
+"""Coach: the session state machine and the clinical progression rules."""

@@ -1,0 +1,1 @@
+"""Content: the exercises, programs, spoken lines and accepted phrases, loaded from prompts/."""

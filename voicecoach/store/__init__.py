@@ -1,0 +1,1 @@
+"""Store: the crash-safe session history."""
