@@ -1,0 +1,377 @@
+"""The coach: runs one session at a time, driven by what it hears and by its timers.
+
+The same Coach is driven by text (`voicecoach simulate`) and, later, by the microphone: a
+runtime calls `hear(text)` for each utterance and `fire_timer()` when `timer_due` passes,
+and receives everything the coach says through its Port. States and triggers are declared
+in machine.py; the clinical decisions are in progression.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..content.lines import Lines, Settings
+from ..content.phrases import Phrases
+from ..content.programs import Library, Program
+from ..store.history import History
+from . import machine
+from .clock import Clock
+from .exercising import ExerciseSteps
+from .progression import Outcome, Progression
+from .record import SessionRecord, advice_for, summary_sentences
+
+ACUTE_SCORE = 7
+"""Pain at or above this is acute today (seed 004: stretching while acute)."""
+BELOW_KNEE = ("calf", "foot")
+"""Pain reaching these is acute today."""
+
+
+def _sentence(text: str) -> str:
+    """Text as spoken: starting with a capital."""
+    return text[:1].upper() + text[1:]
+
+
+class Port(Protocol):
+    """Where the coach's words and progress go."""
+
+    def say(self, text: str) -> None:
+        """Speak one line (returns once the runtime has it)."""
+
+    def mark(self, name: str, **info: Any) -> None:
+        """A progress mark: "hold_started", "rep_done", "state", "ended"."""
+
+
+class Coach(ExerciseSteps):
+    """One coaching session's brain; its states and triggers come from machine.py."""
+
+    def __init__(self, *, library: Library, lines: Lines, phrases: Phrases, settings: Settings,
+                 history: History, clock: Clock, port: Port, program: Program | None = None) -> None:
+        self.library, self.lines, self.phrases, self.settings = library, lines, phrases, settings
+        self.history, self.clock, self.port = history, clock, port
+        self.default_program = program
+        self.timer: tuple[float, str] | None = None
+        self.answer = None
+        self.record: SessionRecord | None = None
+        self.summary: dict | None = None
+        self.program: Program | None = None
+        self.progression: Progression | None = None
+        self.outcome = Outcome("next")
+        self.entry: dict | None = None
+        self.screen_index = 0
+        self.silences = 0
+        self.question = ""
+        self.last_instruction = lines.get("idle_ready")
+        self.paused_from = ""
+        self.tempo = 1.0
+        self.sets: list = []
+        self.set_index = 0
+        self.beats: list = []
+        self.set_started_at = 0.0
+        machine.build_machine(self)
+
+    # ---------------------------------------------------------------- runtime API
+    @property
+    def context(self) -> str | None:
+        """The answers valid now (global commands always are); None once ended."""
+        if self.state == "paused":
+            return "pain" if self.paused_from in machine.EXERCISE else "global"
+        return machine.CONTEXT.get(self.state)
+
+    @property
+    def waiting(self) -> bool:
+        """True at a point where the coach waits for the user to say something."""
+        return self.state in ("idle", "paused", *machine.QUESTIONS)
+
+    @property
+    def ended(self) -> bool:
+        return self.state == "ended"
+
+    @property
+    def timer_due(self) -> float | None:
+        return self.timer[0] if self.timer else None
+
+    def hear(self, text: str) -> None:
+        """Act on one utterance."""
+        if self.ended:
+            return
+        self.answer = self.phrases.parse(text, self.context or "global")
+        trigger = "not_understood"
+        if self.answer is not None:
+            trigger = machine.ANSWER_TRIGGERS.get(self.answer.kind, self.answer.kind)
+            if not self.may_trigger(trigger):
+                trigger = "not_understood"
+        self._log("heard", text=text, answer=self.answer and [self.answer.kind, self.answer.value], trigger=trigger)
+        if self.may_trigger(trigger):
+            self.trigger(trigger)
+
+    def fire_timer(self) -> None:
+        """The pending timer is due: fire its trigger."""
+        if self.timer is None:
+            return
+        _, trigger = self.timer
+        self.timer = None
+        self._log("timer", trigger=trigger)
+        self.trigger(trigger)
+
+    # ---------------------------------------------------------------- speaking and timers
+    def say(self, key: str, **values: Any) -> None:
+        self.port.say(_sentence(self.lines.get(key, **values)))
+
+    def instruct(self, text: str) -> None:
+        """Say a line the user may ask to hear again."""
+        self.last_instruction = text
+        self.port.say(text)
+
+    def ask(self, key: str) -> None:
+        self.question = key
+        self.instruct(self.lines.get(key))
+        self.start_timer(self.settings.answer_timeout_s, "no_answer")
+
+    def start_timer(self, seconds: float, trigger: str) -> None:
+        self.timer = (self.clock.now() + seconds, trigger)
+
+    def cancel_timer(self, event=None) -> None:
+        self.timer = None
+
+    def _log(self, kind: str, **data: Any) -> None:
+        if self.record is not None:
+            self.history.log_event(self.record.session_id, self.clock.wall(), kind, data)
+
+    # ---------------------------------------------------------------- conditions
+    def needs_screening(self, event) -> bool:
+        return not self.history.screened_on(self.clock.wall().date())
+
+    def answered_yes(self, event) -> bool:
+        return self.answer.value == "yes"
+
+    def answered_no(self, event) -> bool:
+        return self.answer.value == "no"
+
+    def on_last_screening_question(self, event) -> bool:
+        return self.screen_index >= self.lines.count("screening") - 1
+
+    def too_acute_for_program(self, event) -> bool:
+        acute = self.answer.value >= ACUTE_SCORE or self.record.baseline["location"] in BELOW_KNEE
+        return acute and all(s.part == "strengthening" for s in self.program.steps)
+
+    def program_needs_clearance(self, event) -> bool:
+        return self.program.requires_clearance
+
+    def set_complete(self, event) -> bool:
+        return not self.beats
+
+    def on_last_set(self, event) -> bool:
+        return self.set_index >= len(self.sets) - 1
+
+    def stops_exercise_now(self, event) -> bool:
+        return self.answer.value in ("peripheralized", "unable")
+
+    def paused_in_exercise(self, event) -> bool:
+        return self.paused_from in machine.EXERCISE
+
+    def session_over(self, event) -> bool:
+        return self.outcome.action in ("finish", "safety_stop")
+
+    def nothing_to_run(self, event) -> bool:
+        return self.outcome.action == "finish" and not any(e["response"] != "skipped" for e in self.record.exercises)
+
+    def an_exercise_ran(self, event) -> bool:
+        return self.entry is not None or any(e["response"] != "skipped" for e in self.record.exercises)
+
+    def first_silence(self, event) -> bool:
+        return self.silences == 0
+
+    # ---------------------------------------------------------------- idle and start
+    def enter_idle(self, event) -> None:
+        pass
+
+    def read_last_session(self, event) -> None:
+        summary = self.history.last_summary()
+        if summary is None:
+            self.say("no_last_session")
+            return
+        self.say("last_session_intro")
+        for sentence in self.summary_sentences(summary):
+            self.port.say(sentence)
+
+    def summary_sentences(self, summary: dict) -> list[str]:
+        """A saved summary as spoken sentences."""
+        names = {i: e.name for i, e in self.library.exercises.items()}
+        programs = {i: p.name for i, p in self.library.programs.items()}
+        if self.program is not None:
+            programs.setdefault(self.program.id, self.program.name)
+        return summary_sentences(summary, self.lines, names, programs)
+
+    def begin_session(self, event) -> None:
+        self.program = self._chosen_program(self.answer.value)
+        started = self.clock.wall()
+        session_id = self.history.start_session(self.program.id, started)
+        self.record = SessionRecord(session_id, self.program.id, self.program.name, started, self.program.rule)
+        self._log("start", program=self.program.id, source=self.program.source)
+        self.say("session_start", program=self.program.name)
+
+    def _chosen_program(self, wanted: str) -> Program:
+        if wanted != "session":
+            return self.library.program(wanted)
+        if self.default_program is not None:
+            return self.default_program
+        last = self.history.last_summary()
+        if last and last["program"] in self.library.programs:
+            return self.library.programs[last["program"]]
+        return self.library.programs["extension"]
+
+    # ---------------------------------------------------------------- screening and baseline
+    def enter_screening(self, event) -> None:
+        self.silences = 0
+        if self.screen_index == 0 and event.transition.source == "idle":
+            self.say("screening_intro")
+        self.ask(f"screening.{self.screen_index}")
+
+    def next_screening_question(self, event) -> None:
+        self.screen_index += 1
+
+    def complete_screening(self, event) -> None:
+        self.history.mark_screened(self.record.session_id, self.clock.wall())
+
+    def stop_for_red_flag(self, event) -> None:
+        self.record.end_reason = "red_flag"
+        self.record.stop_detail = f"screening question {self.screen_index + 1}"
+        self.say(f"red_flag.{self.screen_index}")
+
+    def enter_asking_location(self, event) -> None:
+        self.silences = 0
+        self.ask("ask_location")
+
+    def enter_asking_side(self, event) -> None:
+        self.silences = 0
+        self.ask("ask_side")
+
+    def enter_asking_score(self, event) -> None:
+        self.silences = 0
+        self.ask("ask_score")
+
+    def enter_asking_clearance(self, event) -> None:
+        self.silences = 0
+        self.ask("ask_clearance")
+
+    def record_location(self, event) -> None:
+        self.record.baseline["location"] = self.answer.value
+
+    def record_side(self, event) -> None:
+        self.record.baseline["side"] = self.answer.value
+
+    def record_score(self, event) -> None:
+        self.record.baseline["score"] = self.answer.value
+        b = self.record.baseline
+        self.history.set_baseline(self.record.session_id, b["location"], b["side"], b["score"])
+
+    def acute_today(self) -> bool:
+        b = self.record.baseline
+        return b["score"] >= ACUTE_SCORE or b["location"] in BELOW_KNEE
+
+    def stop_not_suitable_acute(self, event) -> None:
+        self.record.end_reason = "not_suitable_today"
+        self.record.stop_detail = "acute"
+        self.say("not_suitable_acute")
+
+    def stop_not_cleared(self, event) -> None:
+        self.record.end_reason = "not_suitable_today"
+        self.record.stop_detail = "not_cleared"
+        self.say("not_suitable_clearance")
+
+    def plan_exercises(self, event) -> None:
+        skip = ("strengthening",) if self.acute_today() else ()
+        self.progression = Progression(self.program, self.settings.max_partial_rounds, skip)
+        if skip and any(s.part in skip for s in self.program.steps) and any(s.part not in skip for s in self.program.steps):
+            self.say("acute_skip")
+        self.outcome = self.progression.start()
+
+    # ---------------------------------------------------------------- deciding what comes next
+    def enter_deciding(self, event) -> None:
+        for step in self.outcome.skipped:
+            self._close({"id": step.exercise.id, "response": "skipped", "sets": 0, "reps": 0,
+                         "hold_s": 0, "reason": "acute"})
+        if self.outcome.action == "safety_stop":
+            self.record.end_reason, self.record.stop_detail = "safety_stop", self.outcome.reason
+            self.say("two_peripheralized" if self.outcome.reason == "two_peripheralized" else "unable_prone")
+        elif self.outcome.action == "finish":
+            self.record.end_reason = "completed"
+            self.record.working_exercise = self.progression.working
+            if self.progression.working:
+                self.say("progression_found", name=self.library.exercises[self.progression.working].name)
+            elif any(e["response"] != "skipped" for e in self.record.exercises):
+                self.say("program_done")
+        self.trigger("decide")
+
+
+    # ---------------------------------------------------------------- the end
+    def enter_asking_final_score(self, event) -> None:
+        self.silences = 0
+        self.ask("ask_final_score")
+
+    def record_pain_after(self, event) -> None:
+        self.record.pain_after = self.answer.value
+
+    def stop_by_user(self, event) -> None:
+        self.record.end_reason = "user_stopped"
+        self.say("stopping")
+        self.close_entry("interrupted")
+
+    def stop_no_response(self, event) -> None:
+        self.record.end_reason = "no_response"
+        self.close_entry("interrupted")
+
+    def enter_ended(self, event) -> None:
+        record = self.record
+        names = {i: e.name for i, e in self.library.exercises.items()}
+        advice = advice_for(record, self.lines, names)
+        self.summary = record.summary(self.clock.wall(), advice)
+        self.history.finish_session(record.session_id, self.summary)
+        if record.end_reason in ("red_flag", "not_suitable_today", "no_response"):
+            self.port.say(advice)
+        else:
+            for sentence in self.summary_sentences(self.summary):
+                self.port.say(sentence)
+        self.port.mark("ended", end_reason=record.end_reason)
+
+    # ---------------------------------------------------------------- pause, silence, help
+    def remember_place(self, event) -> None:
+        self.paused_from = event.transition.source
+
+    def enter_paused(self, event) -> None:
+        self.start_timer(self.settings.pause_timeout_s, "no_answer")
+
+    def say_paused(self, event) -> None:
+        self.say("paused")
+
+    def say_paused_for_silence(self, event) -> None:
+        self.say("paused_silence")
+
+    def pause_unclear_midset(self, event) -> None:
+        self.say("midset_unclear")
+
+    def say_resumed(self, event) -> None:
+        self.say("resumed")
+
+    def ask_again_briefly(self, event) -> None:
+        self.silences += 1
+        short = self.question.replace("screening.", "screening_short.") if self.question.startswith("screening.") else f"{self.question}_short"
+        self.instruct(self.lines.get(short))
+        self.start_timer(self.settings.answer_timeout_s, "no_answer")
+
+    def repeat_instruction(self, event) -> None:
+        self.port.say(self.last_instruction)
+        self._restart_answer_timer()
+
+    def say_help(self, event) -> None:
+        self.say("help_idle" if self.state == "idle" else "help_session")
+        self._restart_answer_timer()
+
+    def say_sorry(self, event) -> None:
+        examples = self.phrases.examples(self.context or "global")
+        self.say("sorry", examples=", ".join(examples[:-1]) + f", or {examples[-1]}" if len(examples) > 1 else examples[0])
+        self._restart_answer_timer()
+
+    def _restart_answer_timer(self) -> None:
+        if self.state in machine.QUESTIONS:
+            self.start_timer(self.settings.answer_timeout_s, "no_answer")

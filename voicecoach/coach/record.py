@@ -1,0 +1,96 @@
+"""One session's record: what was done, the advice that follows, and the summary read back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..content.lines import Lines
+
+SETTLED_SCORE = 2
+"""Pain at or below this counts as settled (seed 002: once a day when pain has subsided)."""
+
+
+@dataclass
+class SessionRecord:
+    """The session under way, kept in step with the history as it happens."""
+
+    session_id: int
+    """Id of the session in the history."""
+    program: str
+    """Id of the program being run."""
+    program_name: str
+    """Spoken name of the program."""
+    started_at: datetime
+    """When the session started (aware)."""
+    rule: str = "progression"
+    """The program's rule: "progression" looks for a working exercise; "in_order" runs the list."""
+    baseline: dict = field(default_factory=lambda: {"location": None, "side": None, "score": None})
+    """Where the pain reaches, which side, and how strong, asked at the start."""
+    exercises: list[dict] = field(default_factory=list)
+    """One entry each time an exercise ran: id, response, sets, reps, hold_s."""
+    end_reason: str | None = None
+    """Why the session ended, once decided."""
+    stop_detail: str = ""
+    """More about a stop: "two_peripheralized", "unable_prone", or the red-flag question."""
+    pain_after: int | None = None
+    """Pain score asked at the end."""
+    working_exercise: str | None = None
+    """The exercise that centralized the pain, if any."""
+
+    def summary(self, ended_at: datetime, advice: str) -> dict:
+        """The summary object saved to the history and printed by `simulate --json`."""
+        return {
+            "session_id": self.session_id,
+            "program": self.program,
+            "started_at": self.started_at.isoformat(),
+            "ended_at": ended_at.isoformat(),
+            "end_reason": self.end_reason,
+            "baseline": dict(self.baseline),
+            "pain_after": self.pain_after,
+            "exercises": [dict(e) for e in self.exercises],
+            "working_exercise": self.working_exercise,
+            "advice": advice,
+        }
+
+
+def advice_for(record: SessionRecord, lines: Lines, names: dict[str, str]) -> str:
+    """What to do next, from how the session ended (seeds 001, 002, 004 and the safety rules)."""
+    reason = record.end_reason
+    if reason == "red_flag":
+        return lines.get("advice.red_flag")
+    if reason == "safety_stop":
+        return lines.get("advice.unable_prone" if record.stop_detail == "unable_prone" else "advice.safety_stop")
+    if reason in ("not_suitable_today", "no_response"):
+        return lines.get(f"advice.{reason}")
+    parts = []
+    if record.working_exercise:
+        parts.append(lines.get("advice.working", name=names.get(record.working_exercise, record.working_exercise)))
+    elif any(e["response"] not in ("skipped", "interrupted") for e in record.exercises):
+        no_working = "advice.no_working" if record.rule == "progression" else "advice.keep_program"
+        parts.append(lines.get(no_working, program=record.program_name))
+    score = record.pain_after if record.pain_after is not None else record.baseline.get("score")
+    if score is not None:
+        parts.append(lines.get("advice.settled" if score <= SETTLED_SCORE else "advice.in_pain"))
+    return " ".join(parts)
+
+
+def summary_sentences(summary: dict, lines: Lines, names: dict[str, str], program_names: dict[str, str]) -> list[str]:
+    """The summary in plain spoken sentences: when, what, how the pain responded, what next."""
+    started = datetime.fromisoformat(summary["started_at"])
+    program = program_names.get(summary["program"], summary["program"])
+    out = [lines.get("summary_when", date=started.strftime("%A %d %B"), time=started.strftime("%H:%M"), program=program)]
+    ran = summary.get("exercises") or []
+    if not ran:
+        out.append(lines.get("summary_none"))
+    for entry in ran:
+        out.append(lines.get("summary_exercise", name=names.get(entry["id"], entry["id"]),
+                             response=lines.get(f"responses.{entry['response']}")))
+    before, after = (summary.get("baseline") or {}).get("score"), summary.get("pain_after")
+    if before is not None and after is not None:
+        out.append(lines.get("summary_pain", before=lines.number(before), after=lines.number(after)))
+    if summary.get("working_exercise"):
+        out.append(lines.get("summary_working", name=names.get(summary["working_exercise"], summary["working_exercise"])))
+    out.append(lines.get(f"end_reasons.{summary['end_reason']}"))
+    out.append(summary.get("advice") or "")
+    return [s for s in out if s]

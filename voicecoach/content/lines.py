@@ -1,0 +1,126 @@
+"""Spoken lines and coach timing: loads prompts/lines.yaml and prompts/settings.yaml."""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .programs import ContentError, prompts_dir
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Coach timing, in seconds, from prompts/settings.yaml."""
+
+    rep_up_s: float = 2.0
+    """Time to move into each repetition (scaled by the tempo)."""
+    rep_down_s: float = 2.0
+    """Time to come back down from each repetition (scaled by the tempo)."""
+    setup_s: float = 5.0
+    """Time to get into position after the setup cues."""
+    hold_cue_every_s: float = 30.0
+    """During long holds, speak a cue or the time left this often."""
+    countdown_from: int = 3
+    """Count the last seconds of a hold aloud from this number."""
+    answer_timeout_s: float = 8.0
+    """Silence before a question is asked again, more briefly."""
+    pause_timeout_s: float = 1800.0
+    """A pause with no "resume" for this long ends the session as no_response."""
+    tempo_step: float = 1.25
+    """"slower" multiplies the rep time by this; "faster" divides by it."""
+    tempo_min: float = 0.5
+    """Fastest tempo factor allowed."""
+    tempo_max: float = 2.0
+    """Slowest tempo factor allowed."""
+    max_partial_rounds: int = 3
+    """Rounds of an exercise that only partly centralizes before moving on (seed 000)."""
+
+    @classmethod
+    def load(cls, path: Path) -> "Settings":
+        """Read settings from a YAML file; unknown or non-numeric keys are a ContentError."""
+        data = _read_yaml(path)
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in known:
+                raise ContentError(f"unknown setting '{key}'", str(path), None, None, key)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ContentError("must be a number of zero or more", str(path), None, None, key)
+            values[key] = type(getattr(cls, key))(value)
+        return cls(**values)
+
+
+class Lines:
+    """The coach's spoken lines, looked up by key and filled in with values."""
+
+    def __init__(self, data: dict[str, Any], source: str) -> None:
+        self._data = data
+        self._source = source
+
+    @classmethod
+    def load(cls, root: Path | None = None) -> "Lines":
+        """Load prompts/lines.yaml (from root, default the prompts directory)."""
+        path = (root or prompts_dir()) / "lines.yaml"
+        return cls(_read_yaml(path), str(path))
+
+    def raw(self, key: str) -> Any:
+        """The entry at a dotted key (e.g. 'pain_ack.partial'), as stored."""
+        node: Any = self._data
+        for part in key.split("."):
+            if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                raise ContentError(f"the line '{key}' is missing", self._source, None, None, key)
+        return node
+
+    def get(self, key: str, **values: Any) -> str:
+        """The line at key with its {placeholders} filled in."""
+        template = self.raw(key)
+        if not isinstance(template, str):
+            raise ContentError(f"the line '{key}' is not text", self._source, None, None, key)
+        try:
+            return string.Formatter().vformat(template, (), values)
+        except (KeyError, IndexError) as exc:
+            raise ContentError(f"unknown placeholder {exc}", self._source, None, None, key) from None
+
+    def count(self, key: str) -> int:
+        """How many entries the list at key has (e.g. the screening questions)."""
+        entry = self.raw(key)
+        return len(entry) if isinstance(entry, list) else 0
+
+    def number(self, n: int) -> str:
+        """A whole number in words where the lines have one, else digits."""
+        words = self.raw("numbers")
+        return words[n] if 0 <= n < len(words) else str(n)
+
+    def duration(self, seconds: float) -> str:
+        """A duration in spoken words: 'thirty seconds', 'two minutes', 'one minute and ten seconds'."""
+        total = max(0, round(seconds))
+        mins, secs = divmod(total, 60)
+        sec_text = self.get("one_second") if secs == 1 else self.get("seconds", n=self.number(secs))
+        if mins == 0:
+            return sec_text
+        min_text = self.get("one_minute") if mins == 1 else self.get("minutes", n=self.number(mins))
+        return min_text if secs == 0 else self.get("minutes_seconds", m=min_text, s=sec_text)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """A YAML mapping from a file, or a ContentError naming the file and line."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ContentError(f"cannot read the file ({exc.strerror})", str(path), None, None, None) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise ContentError("is not valid YAML", str(path), line, None, None) from None
+    if not isinstance(data, dict):
+        raise ContentError("must be a mapping of keys to lines", str(path), 1, None, None)
+    return data

@@ -1,0 +1,164 @@
+"""Phrases: what the user may answer at each waiting point, from one YAML source.
+
+``prompts/phrases.yaml`` holds hassil sentence templates (intents named
+``<context>.<kind>``, the answer's value in the slot ``value``). At load time
+hassil expands every template into every sentence it accepts, and that one
+expansion serves twice:
+
+- ``parse()`` looks the normalized text up in a table built from it. Only whole
+  sentences count -- nothing partial, fuzzy or skipped -- because guessing wrong
+  about pain or a red-flag question is dangerous: anything else is ``None``, and
+  the coach asks again.
+- ``sentences()`` lists it for the speech recognizer's grammars.
+
+A sentence that would mean two different answers within one context plus the
+global commands is refused at load time.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hassil import Intents, TextSlotList
+from hassil.sample import sample_sentence
+
+CONTEXTS: tuple[str, ...] = ("idle", "yesno", "location", "side", "number", "pain", "global")
+GLOBAL = "global"
+
+Meaning = tuple[str, Any]  # (kind, value)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One recognized answer."""
+
+    kind: str
+    """Answer type: start, last_session, yesno, location, side, number, pain, or a global command."""
+    value: str | int | None
+    """Program id, "yes"/"no", body area, side, 0..10, pain change; None for commands."""
+    text: str
+    """The normalized text that matched."""
+
+
+def normalize(text: str) -> str:
+    """Lower-case, drop punctuation (keeping apostrophes inside words), single-space."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+    text = re.sub(r"[^\w']|_", " ", text)
+    text = re.sub(r"(?<!\w)'+|'+(?!\w)", " ", text)
+    return " ".join(text.split())
+
+
+def _key(text: str) -> str:
+    """Lookup key: normalized, apostrophes dropped ("its a seven" = "it's a seven")."""
+    return normalize(text).replace("'", "")
+
+
+def prompts_dir() -> Path:
+    """$VOICECOACH_PROMPTS, else the prompts/ folder next to the voicecoach package."""
+    env = os.environ.get("VOICECOACH_PROMPTS")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "prompts"
+
+
+def expand(intents: Intents) -> Iterator[tuple[str, str, Meaning]]:
+    """Yield (context, sentence, (kind, value)) for every sentence hassil generates.
+
+    Each list a template references is narrowed to one value at a time, so every
+    generated sentence is known to carry that value in its slot.
+    """
+    for name, intent in intents.intents.items():
+        context, _, kind = name.partition(".")
+        if context not in CONTEXTS or not kind:
+            raise ValueError(f"intent {name!r}: expected '<context>.<kind>' with context in {CONTEXTS}")
+        for data in intent.data:
+            rules = {**intents.expansion_rules, **data.expansion_rules}
+            lists = {**intents.slot_lists, **data.slot_lists}
+            for sentence in data.sentences:
+                refs = {r.list_name: r.slot_name for r in sentence.expression.list_references(rules)}
+                for list_name in refs:
+                    if not isinstance(lists.get(list_name), TextSlotList):
+                        raise ValueError(f"intent {name!r}: {{{list_name}}} must be a list with values")
+                value_lists = [lists[n].values for n in refs]
+                for combo in itertools.product(*value_lists):
+                    narrowed = {n: TextSlotList(name=n, values=[v]) for n, v in zip(refs, combo)}
+                    slots = {**data.slots, **{refs[n]: v.value_out for n, v in zip(refs, combo)}}
+                    for text in sample_sentence(sentence, {**lists, **narrowed}, rules):
+                        yield context, " ".join(text.lower().split()), (kind, slots.get("value"))
+
+
+class Phrases:
+    """Accepted answers per context: parse text, list sentences, offer examples."""
+
+    def __init__(
+        self,
+        table: dict[str, dict[str, Meaning]],
+        spoken: dict[str, list[str]],
+        examples: dict[str, list[str]],
+    ) -> None:
+        self._table = table  # context -> key -> meaning, global merged into each context
+        self._spoken = spoken
+        self._examples = examples
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Phrases:
+        """Read and expand the phrase file (default: <prompts dir>/phrases.yaml)."""
+        path = Path(path) if path is not None else prompts_dir() / "phrases.yaml"
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if not isinstance(raw, dict) or "intents" not in raw:
+            raise ValueError(f"{path}: not a hassil intents file")
+        raw.setdefault("language", "en")
+        own: dict[str, dict[str, Meaning]] = {c: {} for c in CONTEXTS}
+        spoken: dict[str, set[str]] = {c: set() for c in CONTEXTS}
+        for context, sentence, meaning in expand(Intents.from_dict(raw)):
+            key = _key(sentence)
+            seen = own[context].setdefault(key, meaning)
+            if seen != meaning:
+                raise ValueError(f"{path}: {sentence!r} means both {seen} and {meaning} in {context!r}")
+            if not any(ch.isdigit() for ch in sentence):
+                spoken[context].add(sentence)  # grammars need words; digits are for typed text
+
+        table: dict[str, dict[str, Meaning]] = {}
+        for context in CONTEXTS:
+            clash = sorted(k for k in own[context].keys() & own[GLOBAL].keys()
+                           if own[context][k] != own[GLOBAL][k])
+            if clash:
+                raise ValueError(f"{path}: {clash[:5]} mean different things in {context!r} and 'global'")
+            table[context] = {**own[GLOBAL], **own[context]}
+
+        examples = {c: [str(e) for e in (raw.get("examples") or {}).get(c, [])] for c in CONTEXTS}
+        phrases = cls(table, {c: sorted(s) for c, s in spoken.items()}, examples)
+        for context, texts in examples.items():
+            for text in texts:
+                if phrases.parse(text, context) is None:
+                    raise ValueError(f"{path}: example {text!r} is not accepted in {context!r}")
+        return phrases
+
+    @staticmethod
+    def _check(context: str) -> None:
+        if context not in CONTEXTS:
+            raise ValueError(f"unknown context {context!r}; expected one of {CONTEXTS}")
+
+    def parse(self, text: str, context: str) -> Answer | None:
+        """The answer ``text`` gives in ``context`` (global commands included), or None."""
+        self._check(context)
+        meaning = self._table[context].get(_key(text))
+        if meaning is None:
+            return None
+        return Answer(kind=meaning[0], value=meaning[1], text=normalize(text))
+
+    def sentences(self, context: str) -> list[str]:
+        """Every spoken sentence accepted in ``context`` alone, lower-case, sorted, unique."""
+        self._check(context)
+        return list(self._spoken[context])
+
+    def examples(self, context: str) -> list[str]:
+        """A few short canonical answers to offer when nothing matched."""
+        self._check(context)
+        return list(self._examples[context])
