@@ -163,16 +163,16 @@ def load_library(root: Path | None = None) -> Library:
 
 def load_program_file(path: Path, exercises: dict[str, Exercise]) -> Program:
     """Load one program file; raise the first ContentError found."""
-    chk, program = _check_program(Path(path), exercises)
-    if chk.errors or program is None:
-        raise chk.errors[0]
+    errors, program = _check_program(Path(path), exercises)
+    if program is None:
+        raise errors[0]
     return program
 
 
 def check_program_file(path: Path, exercises: dict[str, Exercise]) -> list[ContentError]:
     """Every problem in one program file (empty when it is fine)."""
     try:
-        return _check_program(Path(path), exercises)[0].errors
+        return _check_program(Path(path), exercises)[0]
     except ContentError as error:  # unreadable, or not YAML at all
         return [error]
 
@@ -227,7 +227,9 @@ def _read(path: Path, first_key: str) -> _Map:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         problem = getattr(error, "problem", None) or str(error)
-        raise ContentError(f"is not valid YAML: {problem}", path, mark and mark.line + 1)
+        context = getattr(error, "context", None)
+        raise ContentError(f"is not valid YAML: {problem}" + (f" ({context})" if context else ""),
+                           path, mark and mark.line + 1)
     if not isinstance(data, _Map):
         raise ContentError(f"should be a YAML mapping that starts with '{first_key}:'", path, 1)
     return data
@@ -251,8 +253,10 @@ def _placeholders(text: str) -> set[str]:
 
 
 _text = _kind(lambda v: isinstance(v, str) and v.strip(), "must be some text")
-_count = _kind(lambda v: _number(v) and isinstance(v, int) and v >= 1, "must be a whole number, 1 or more")
-_reps = _kind(lambda v: v is None or not _count(v), "must be a whole number, 1 or more (or left out)")
+_count = _kind(lambda v: _number(v) and isinstance(v, int) and v >= 1,
+               "must be a whole number, 1 or more")
+_reps = _kind(lambda v: v is None or not _count(v),
+              "must be a whole number, 1 or more (or null for a pure hold)")
 _seconds = _kind(lambda v: _number(v) and v >= 0, "must be a number of seconds, 0 or more")
 _bool = _kind(lambda v: isinstance(v, bool), "must be true or false")
 _mapping = _kind(lambda v: isinstance(v, dict), "must be a block of 'field: value' lines")
@@ -260,7 +264,8 @@ _ident = _kind(lambda v: isinstance(v, str) and re.fullmatch(r"[a-z0-9]+(-[a-z0-
                "must be lowercase words joined by hyphens, like press-up")
 _seed = _kind(lambda v: isinstance(v, str) and re.fullmatch(r"\d{3}", v),
               'must be a seed number in quotes, like "001"')
-_entry = _kind(lambda v: isinstance(v, (str, dict)), "must be an exercise id, or a block starting with 'id:'")
+_entry = _kind(lambda v: isinstance(v, (str, dict)),
+               "must be an exercise id, or a block starting with 'id:'")
 
 
 def _one_of(*options: str) -> Kind:
@@ -289,8 +294,8 @@ class _ListOf(NamedTuple):
 
 _DOSE = {"sets": _count, "reps": _reps, "hold_s": _seconds, "per_side": _bool, "rest_s": _seconds}
 _EXERCISE = {"name": _text, "seeds": _ListOf(_seed, True), "seed_dose": _text, "dose": _mapping,
-             "setup": _ListOf(_spoken, True), "rep_cue": lambda v: None if v in (None, "") else _spoken(v),
-             "hold_cues": _ListOf(_spoken, False)}
+             "setup": _ListOf(_spoken, True), "hold_cues": _ListOf(_spoken, False),
+             "rep_cue": lambda v: None if v in (None, "") else _spoken(v)}
 _PROGRAM = {"id": _ident, "name": _text, "seeds": _ListOf(_seed, True), "rule": _one_of(*RULES),
             "requires_clearance": _bool, "description": _text, "exercises": _ListOf(_entry, True)}
 _STEP = {"id": _ident, "part": _one_of(*PARTS), "dose": _mapping, "why": _text}
@@ -306,12 +311,17 @@ class _Checker:
     def error(self, line: int | None, exercise: str | None, field: str | None, message: str) -> None:
         self.errors.append(ContentError(message, self.file, line, exercise, field))
 
+    def in_order(self) -> list[ContentError]:
+        """The errors from the top of the file down, as a therapist reads it."""
+        return sorted(self.errors, key=lambda e: e.line or 0)
+
     def value(self, v: Any, kind: Kind | _ListOf, line: int | None, exercise: str | None,
               field: str, label: str = "") -> bool:
         """Check one value; report and return False if it does not fit."""
         if isinstance(kind, _ListOf):
             if not isinstance(v, list) or (kind.nonempty and not v):
-                self.error(line, exercise, field, "must be a list" + " of at least one item" * kind.nonempty)
+                says = "must be a list of at least one item" if kind.nonempty else "must be a list"
+                self.error(line, exercise, field, says)
                 return False
             return all([self.value(item, kind.item, item_line, exercise, field, f"item {i} ")
                         for i, (item, item_line) in enumerate(zip(v, v.lines), 1)])
@@ -344,7 +354,7 @@ class _Checker:
                          if p in set().union(*map(_placeholders, texts)))
         bad = [(field, says) for field, wrong, says in [
             ("hold_s", ex.is_hold and ex.dose.hold_s <= 0, "must be above 0 for a pure hold (no reps)"),
-            ("reps", not ex.is_hold and not ex.rep_cue, "is set, but there is no rep_cue to say on each rep"),
+            ("reps", not ex.is_hold and not ex.rep_cue, "is set, but there is no rep_cue for each rep"),
             ("per_side", side and not ex.dose.per_side, f"must be true, since the cues use {side}"),
         ] if wrong]
         for field, says in bad:
@@ -363,7 +373,8 @@ def _check_exercises(path: Path) -> tuple[dict[str, Exercise], list[ContentError
         line = top["exercises"].lines[ex_id]
         name = ex_id if isinstance(ex_id, str) else None
         before = len(chk.errors)
-        if not (chk.value(ex_id, _ident, line, name, "id") and chk.value(entry, _mapping, line, name, "")):
+        if not (chk.value(ex_id, _ident, line, name, "id")
+                and chk.value(entry, _mapping, line, name, "")):
             continue
         f = chk.fields(entry, _EXERCISE, ex_id, optional=("rep_cue", "hold_cues"))
         d = chk.fields(f["dose"], _DOSE, ex_id, "dose.", ("reps", "hold_s")) if "dose" in f else {}
@@ -376,10 +387,11 @@ def _check_exercises(path: Path) -> tuple[dict[str, Exercise], list[ContentError
             exercises[ex_id] = exercise
     if "exercises" in top and not top["exercises"]:
         chk.error(top["exercises"].line, None, "exercises", "lists no exercises")
-    return exercises, chk.errors
+    return exercises, chk.in_order()
 
 
-def _check_program(path: Path, exercises: dict[str, Exercise]) -> tuple[_Checker, Program | None]:
+def _check_program(path: Path, exercises: dict[str, Exercise]
+                   ) -> tuple[list[ContentError], Program | None]:
     chk = _Checker(path)
     data = _read(path, "id")
     f = chk.fields(data, _PROGRAM, None, optional=("requires_clearance",))
@@ -387,8 +399,8 @@ def _check_program(path: Path, exercises: dict[str, Exercise]) -> tuple[_Checker
     steps = [_step(chk, item, line, exercises)  # items that are not even an entry are reported
              for item, line in zip(entries, entries.lines) if not _entry(item)]
     if chk.errors:
-        return chk, None
-    return chk, Program(f["id"], f["name"], tuple(f["seeds"]), f["description"], f["rule"],
+        return chk.in_order(), None
+    return [], Program(f["id"], f["name"], tuple(f["seeds"]), f["description"], f["rule"],
                         f.get("requires_clearance", False), tuple(steps), str(path))
 
 

@@ -295,6 +295,12 @@ class History:
                          "ORDER BY id DESC LIMIT ?", (-1 if limit is None else limit,))
         return [_loads(r[0]) for r in reversed(rows)]
 
+    def exercises(self, session_id: int) -> list[dict]:
+        """The finished exercise entries of one session, in order."""
+        rows = self._run("SELECT entry_json FROM exercises WHERE session_id = ? AND finished_at IS NOT NULL "
+                         "ORDER BY seq", (session_id,))
+        return [_loads(r[0]) for r in rows]
+
     def events(self, session_id: int) -> list[dict]:
         rows = self._run("SELECT at, kind, data_json FROM events WHERE session_id = ? ORDER BY seq",
                          (session_id,))
