@@ -71,7 +71,7 @@ class ExerciseSteps:
             elif beat.key:
                 self.say(beat.key, **{k: self._spoken(k, v) for k, v in beat.values.items()})
             else:
-                self.port.say(beat.values["text"])
+                self.port.say(beat.values["text"].format(**self._cue_values(self.sets[self.set_index].side)))
             if beat.rep is not None:
                 self.entry["reps"] = max(self.entry["reps"], beat.rep)
                 if beat.mark == "rep_done":
