@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import string
 import subprocess
 import sys
 import tempfile
@@ -93,6 +95,8 @@ def simulate(run_cli):
 # ------------------------------------------------------------------------------- in-process
 
 _CONTENT: Content | None = None
+FAST_TMP = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+"""RAM-backed temp dir when there is one: the history fsyncs every event, slow on a disk."""
 
 
 def content() -> Content:
@@ -104,6 +108,26 @@ def content() -> Content:
 
 
 @dataclass
+class Heard:
+    """One utterance as the coach received it, with the coach's state around it."""
+
+    text: str
+    state: str
+    """State before hearing it."""
+    paused_from: str
+    context: str | None
+    answer: tuple | None
+    """(kind, value) the coach parsed, or None."""
+    exercise: str | None
+    """Id of the exercise under way (an open entry), if any."""
+    entries: int
+    """Exercise entries recorded before hearing it."""
+    line: int
+    """Index in the transcript of the user's line."""
+    state_after: str
+
+
+@dataclass
 class Session:
     """One in-process session's result."""
 
@@ -111,6 +135,9 @@ class Session:
     started: bool
     summary: dict | None
     transcript: list[dict]
+    heard: list[Heard]
+    saved: dict | None
+    """The last summary in the history, read before it was closed."""
 
 
 def run_session(lines: list[str], *, home: Path | None = None, program: str | None = None,
@@ -121,14 +148,28 @@ def run_session(lines: list[str], *, home: Path | None = None, program: str | No
     is always asked).
     """
     start = now or datetime.fromisoformat(NOW)
-    with tempfile.TemporaryDirectory() as tmp:
+    heard: list[Heard] = []
+    with tempfile.TemporaryDirectory(dir=FAST_TMP) as tmp:
         db = Path(home or tmp) / DB_NAME
         clock = FakeClock(start)
         transcript = sim.Transcript(clock)
         with History(db) as history:
             coach = build_coach(content(), history, clock, transcript, program)
+            hear = coach.hear
+
+            def recording_hear(text: str) -> None:
+                before = dict(state=coach.state, paused_from=coach.paused_from, context=coach.context,
+                              exercise=coach.entry["id"] if coach.entry else None,
+                              entries=len(coach.record.exercises) if coach.record else 0,
+                              line=len(transcript.lines) - 1)
+                hear(text)
+                answer = (coach.answer.kind, coach.answer.value) if coach.answer else None
+                heard.append(Heard(text=text, answer=answer, state_after=coach.state, **before))
+
+            coach.hear = recording_hear
             started = sim.run(coach, clock, transcript, list(lines))
-    return Session(coach, started, coach.summary, transcript.lines)
+            saved = history.last_summary()
+    return Session(coach, started, coach.summary, transcript.lines, heard, saved)
 
 
 # ------------------------------------------------------------------------------- transcripts
@@ -154,3 +195,13 @@ def ids(summary: dict) -> list[str]:
 
 def responses(summary: dict) -> list[tuple[str, str]]:
     return [(e["id"], e["response"]) for e in summary["exercises"]]
+
+
+def template_re(key: str, **parts: str) -> re.Pattern:
+    """A line of prompts/lines.yaml as a regex: placeholder `name` matches parts[name], else any text."""
+    out = ""
+    for literal, field, _, _ in string.Formatter().parse(content().lines.raw(key)):
+        out += re.escape(literal)
+        if field is not None:
+            out += parts.get(field, ".+?")
+    return re.compile(out, re.IGNORECASE)

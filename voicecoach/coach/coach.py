@@ -313,12 +313,17 @@ class Coach(ExerciseSteps):
         self.record.pain_after = self.answer.value
 
     def stop_by_user(self, event) -> None:
-        self.record.end_reason = "user_stopped"
+        self.record.end_reason = self.record.end_reason or "user_stopped"
         self.say("stopping")
         self.close_entry("interrupted")
 
+    def quit_session(self, event) -> None:
+        """The program is closing (Ctrl-C): end now, keeping a reason already decided."""
+        self.record.end_reason = self.record.end_reason or "user_stopped"
+        self.close_entry("interrupted")
+
     def stop_no_response(self, event) -> None:
-        self.record.end_reason = "no_response"
+        self.record.end_reason = self.record.end_reason or "no_response"
         self.close_entry("interrupted")
 
     def enter_ended(self, event) -> None:
@@ -355,9 +360,15 @@ class Coach(ExerciseSteps):
 
     def ask_again_briefly(self, event) -> None:
         self.silences += 1
-        short = self.question.replace("screening.", "screening_short.") if self.question.startswith("screening.") else f"{self.question}_short"
-        self.instruct(self.lines.get(short))
+        self.instruct(self.lines.get(self._short(self.question)))
         self.start_timer(self.settings.answer_timeout_s, "no_answer")
+
+    @staticmethod
+    def _short(question: str) -> str:
+        """The key of the brief form of a question."""
+        if question.startswith("screening."):
+            return question.replace("screening.", "screening_short.")
+        return f"{question}_short"
 
     def repeat_instruction(self, event) -> None:
         self.port.say(self.last_instruction)
@@ -368,9 +379,14 @@ class Coach(ExerciseSteps):
         self._restart_answer_timer()
 
     def say_sorry(self, event) -> None:
+        if self.state == "paused":
+            self.say("sorry_paused_exercise" if self.paused_from in machine.EXERCISE else "sorry_paused")
+            return
         examples = self.phrases.examples(self.context or "global")
         self.say("sorry", examples=", ".join(examples[:-1]) + f", or {examples[-1]}" if len(examples) > 1 else examples[0])
-        self._restart_answer_timer()
+        if self.state in machine.QUESTIONS:
+            self.instruct(self.lines.get(self._short(self.question)))
+            self._restart_answer_timer()
 
     def _restart_answer_timer(self) -> None:
         if self.state in machine.QUESTIONS:

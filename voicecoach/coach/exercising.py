@@ -59,7 +59,8 @@ class ExerciseSteps:
             self.say("set_intro", set=self.lines.number(plan.number), sets=self.lines.number(plan.of))
         self.beats = set_beats(exercise, self.settings)
         self.set_started_at = self.clock.now()
-        self.entry["sets"] += 1
+        if event.transition.source != "paused":
+            self.entry["sets"] += 1
         self.next_beat(event)
 
     def next_beat(self, event) -> None:
@@ -129,6 +130,10 @@ class ExerciseSteps:
         self._log("midset", response=self.answer.value)
         self.say("midset_ack")
 
+    def acknowledge_while_paused(self, event) -> None:
+        self._log("midset", response=self.answer.value)
+        self.say("paused_ack")
+
     def record_skip(self, event) -> None:
         self.say("pain_ack.skipped")
         self.outcome = self.progression.record("skipped")
@@ -164,6 +169,8 @@ class ExerciseSteps:
             self.say("how_many_left_none", exercises=exercises)
             return
         reps, seconds = remaining(self.beats, self.tempo)
+        if self.timer is not None:
+            seconds += max(0.0, self.timer[0] - self.clock.now())
         sets = self.lines.number(len(self.sets) - self.set_index - 1)
         if self.progression.step.exercise.is_hold:
             self.say("how_many_left_hold", duration=self.lines.duration(seconds), sets=sets, exercises=exercises)

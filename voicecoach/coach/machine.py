@@ -73,6 +73,7 @@ TRANSITIONS = [
     {"trigger": "not_understood", "source": ["exercising", "resting"], "dest": "paused", "before": ["remember_place", "pause_unclear_midset"]},
     {"trigger": "answer_pain", "source": "checking_pain", "dest": "deciding", "before": "record_response"},
     {"trigger": "answer_pain", "source": "paused", "dest": "deciding", "conditions": ["paused_in_exercise", "stops_exercise_now"], "before": "record_response"},
+    {"trigger": "answer_pain", "source": "paused", "dest": None, "after": "acknowledge_while_paused"},
     {"trigger": "skip", "source": EXERCISE + ["checking_pain"], "dest": "deciding", "before": "record_skip"},
     {"trigger": "decide", "source": "deciding", "dest": "ended", "conditions": "nothing_to_run", "before": "stop_not_suitable_acute"},
     {"trigger": "decide", "source": "deciding", "dest": "asking_final_score", "conditions": "session_over"},
@@ -82,6 +83,7 @@ TRANSITIONS = [
     {"trigger": "stop", "source": IN_SESSION, "dest": "asking_final_score", "conditions": "an_exercise_ran", "before": "stop_by_user"},
     {"trigger": "stop", "source": IN_SESSION, "dest": "ended", "before": "stop_by_user"},
     {"trigger": "stop", "source": "asking_final_score", "dest": "ended"},
+    {"trigger": "quit", "source": [*IN_SESSION, "asking_final_score"], "dest": "ended", "before": "quit_session"},
     # Pause and resume: resume returns to the state the pause was taken from.
     {"trigger": "pause", "source": RESUMABLE, "dest": "paused", "before": "remember_place", "after": "say_paused"},
     *[{"trigger": "resume", "source": "paused", "dest": s, "conditions": _paused_from(s), "before": "say_resumed"} for s in RESUMABLE],

@@ -49,7 +49,7 @@ class Progression:
         self.round = 1
         self.working: str | None = None
         self.retesting: Step | None = None
-        self._peripheral_streak = 0
+        self._last_peripheralized = False
 
     @property
     def step(self) -> Step:
@@ -70,14 +70,16 @@ class Progression:
         if response not in RESPONSES:
             raise ValueError(f"unknown response {response!r}")
         step = self.step
-        if response == "peripheralized":
-            self._peripheral_streak += 1
-            if self._peripheral_streak >= 2:
-                return Outcome("safety_stop", reason="two_peripheralized")
-        elif response != "skipped":
-            self._peripheral_streak = 0
+        if response == "peripheralized" and self._last_peripheralized:
+            return Outcome("safety_stop", reason="two_peripheralized")
         if response == "unable" and step.exercise.id in PRONE_EXERCISES:
             return Outcome("safety_stop", reason="unable_prone")
+        outcome = self._decide(step, response)
+        if outcome.action != "repeat" and response != "skipped":
+            self._last_peripheralized = response == "peripheralized"
+        return outcome
+
+    def _decide(self, step: Step, response: str) -> Outcome:
         if self.retesting is not None:
             self.working = PRESS_UP if response == "centralized" else SIDE_GLIDE
             self.retesting = None

@@ -97,8 +97,13 @@ class Lines:
 
     def number(self, n: int) -> str:
         """A whole number in words where the lines have one, else digits."""
-        words = self.raw("numbers")
-        return words[n] if 0 <= n < len(words) else str(n)
+        words, tens = self.raw("numbers"), self.raw("tens")
+        if 0 <= n < len(words):
+            return words[n]
+        ten, unit = divmod(n, 10)
+        if len(words) <= n < 10 * (len(tens) + 2):
+            return tens[ten - 2] + (f"-{words[unit]}" if unit else "")
+        return str(n)
 
     def duration(self, seconds: float) -> str:
         """A duration in spoken words: 'thirty seconds', 'two minutes', 'one minute and ten seconds'."""
