@@ -16,6 +16,7 @@ from .app import Content, build_coach, start_time
 from .coach.clock import FakeClock
 from .coach.record import summary_sentences
 from .content.programs import ContentError, check_program_file
+from .models import add_commands as add_models_commands
 from .store.history import History, HistoryError
 
 
@@ -37,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicecoach", description="Hands-free voice coach for low back pain exercises.")
     sub = parser.add_subparsers(metavar="COMMAND")
+    add_models_commands(sub)
     p = sub.add_parser("simulate", help="run one session with typed answers (stdin, one per line) and a fake clock")
     p.add_argument("--program", help="program id or program file used for 'start session'")
     p.add_argument("--json", action="store_true", help="print one JSON object: summary and transcript")

@@ -1,0 +1,159 @@
+"""Speech out: real piper with the en_US-joe-medium voice (no mocks), and its disk cache."""
+
+from __future__ import annotations
+
+import math
+import wave
+from array import array
+from pathlib import Path
+
+import pytest
+
+from voicecoach.speech.tts import Speech, TTSError, Voice, default_cache_dir, split_sentences
+
+LINE = "Lie face down and let your back relax."
+
+
+def rms(speech: Speech) -> float:
+    samples = array("h", speech.pcm)
+    return math.sqrt(sum(s * s for s in samples) / len(samples)) if samples else 0.0
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("tts-cache")
+
+
+@pytest.fixture(scope="module")
+def voice(cache: Path) -> Voice:
+    """One loaded voice shared by the module (loading takes about half a second)."""
+    return Voice(cache_dir=cache)
+
+
+def test_a_line_is_audible_with_a_plausible_duration(voice):
+    speech = voice.speech(LINE)
+    assert speech.text == LINE
+    assert speech.sample_rate == voice.sample_rate == 22050
+    assert len(speech.pcm) % 2 == 0
+    assert rms(speech) > 1000, "the audio is (nearly) silent"
+    # eight words at a calm pace: well over a second, well under five
+    assert 1.2 < speech.duration < 5.0
+    short = voice.speech("Seven.")
+    assert 0.2 < short.duration < 1.5
+    assert rms(short) > 1000
+
+
+def test_cache_hit_returns_identical_bytes_without_loading_the_model(voice, cache):
+    first = voice.speech("Press up slowly.")
+    other = Voice(cache_dir=cache)
+    again = other.speech("Press up slowly.")
+    assert again.pcm == first.pcm
+    assert other.loads == 0 and other.synthesized == 0
+    assert voice.loads == 1, "the model is loaded once per Voice, however many lines it says"
+
+
+def test_whitespace_does_not_change_the_cache_entry(voice):
+    assert voice.speech("  Press   up slowly. ").pcm == voice.speech("Press up slowly.").pcm
+
+
+def test_cache_is_keyed_by_voice_settings(voice, cache):
+    base = voice.speech(LINE)
+    slow = Voice(cache_dir=cache, length_scale=1.5)
+    assert slow.voice_id != voice.voice_id
+    assert not slow.is_cached(LINE)
+    slower = slow.speech(LINE)
+    assert slow.synthesized == 1
+    assert slower.duration > base.duration * 1.2
+    assert slow.is_cached(LINE) and voice.is_cached(LINE)
+
+
+def test_prepare_synthesizes_only_what_is_missing(voice):
+    voice.speech("Seven.")
+    before = voice.synthesized
+    assert voice.prepare(["Eight.", "Nine.", "Eight.", "Seven."]) == 2
+    assert voice.synthesized == before + 2
+    assert voice.prepare(["Eight.", "Nine.", "Seven."]) == 0
+    assert voice.is_cached("Nine.")
+
+
+def test_sentences_yields_one_speech_per_sentence_lazily(cache, tmp_path):
+    fresh = Voice(cache_dir=tmp_path)
+    text = "You did three sessions this week. Your pain moved toward your back! Well done?"
+    parts = fresh.sentences(text)
+    first = next(parts)
+    assert first.text == "You did three sessions this week."
+    assert fresh.synthesized == 1, "the first sentence comes before the rest is synthesized"
+    rest = list(parts)
+    assert [s.text for s in rest] == ["Your pain moved toward your back!", "Well done?"]
+    assert all(rms(s) > 1000 and s.duration > 0.3 for s in [first, *rest])
+
+
+def test_split_sentences():
+    assert split_sentences("One. Two!  Three? \"Four.\" Five") == ["One.", "Two!", "Three?", "\"Four.\"", "Five"]
+    assert split_sentences("  ") == []
+    assert split_sentences("Hold for 2.5 seconds.") == ["Hold for 2.5 seconds."]
+
+
+@pytest.mark.parametrize("damage", ["empty", "truncated", "flipped", "garbage"])
+def test_a_corrupt_cache_entry_is_synthesized_again(voice, damage):
+    text = f"Rest for a moment, {damage}."
+    good = voice.speech(text)
+    path = voice._path(text)
+    data = path.read_bytes()
+    broken = {"empty": b"", "truncated": data[: len(data) // 2],
+              "flipped": data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:],
+              "garbage": b"not a cache entry at all"}[damage]
+    path.write_bytes(broken)
+    before = voice.synthesized
+    again = voice.speech(text)
+    assert voice.synthesized == before + 1
+    assert rms(again) > 1000 and abs(again.duration - good.duration) < 0.5 * good.duration
+    assert voice.is_cached(text), "the entry is rewritten"
+
+
+def test_cache_writes_leave_no_temporary_files(voice, cache):
+    voice.prepare(["Turn onto your side.", "Bend your knees."])
+    assert not [p for p in cache.iterdir() if not p.name.endswith(".pcm")]
+
+
+def test_an_unwritable_cache_still_speaks(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache dir should be")
+    v = Voice(cache_dir=blocker / "tts")
+    assert rms(v.speech("Seven.")) > 1000
+
+
+def test_write_wav(voice, tmp_path):
+    out = tmp_path / "line.wav"
+    voice.write_wav("Seven.", out)
+    with wave.open(str(out), "rb") as wav:
+        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (1, 2, 22050)
+        assert wav.readframes(wav.getnframes()) == voice.speech("Seven.").pcm
+
+
+def test_missing_voice_file_is_one_clear_sentence(tmp_path):
+    with pytest.raises(TTSError) as err:
+        Voice(model=tmp_path / "en_US-nobody.onnx", cache_dir=tmp_path)
+    message = str(err.value)
+    assert "en_US-nobody.onnx does not exist" in message
+    assert message.endswith(".") and "\n" not in message
+
+
+def test_voice_without_config_and_broken_voice_file(tmp_path):
+    model = tmp_path / "broken.onnx"
+    model.write_bytes(b"this is not an onnx model")
+    with pytest.raises(TTSError, match=r"no config next to it \(broken.onnx.json\)"):
+        Voice(model=model, cache_dir=tmp_path)
+    (tmp_path / "broken.onnx.json").write_text('{"audio": {"sample_rate": 22050}}')
+    v = Voice(model=model, cache_dir=tmp_path / "cache")
+    with pytest.raises(TTSError, match=r"broken.onnx cannot be loaded"):
+        v.speech("Seven.")
+    (tmp_path / "broken.onnx.json").write_text("{not json")
+    with pytest.raises(TTSError, match="unreadable"):
+        Voice(model=model, cache_dir=tmp_path)
+
+
+def test_default_cache_dir_follows_voicecoach_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("VOICECOACH_HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "tts"
+    assert Voice().cache_dir == tmp_path / "tts"
