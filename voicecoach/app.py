@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,10 @@ class Content:
     """What the user may say."""
     settings: Settings
     """Timing."""
+
+    def fast(self) -> "Content":
+        """The same content with short holds and rests, for demos."""
+        return dataclasses.replace(self, settings=self.settings.fast())
 
     @classmethod
     def load(cls) -> "Content":

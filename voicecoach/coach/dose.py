@@ -9,6 +9,10 @@ from ..content.lines import Settings
 from ..content.programs import Exercise
 
 
+MIN_HOLD_S = 4.0
+"""Shortest hold even when holds are scaled down for a demo."""
+
+
 @dataclass(frozen=True)
 class Beat:
     """One spoken moment of a set, followed by a wait."""
@@ -70,7 +74,7 @@ def _rep_beats(exercise: Exercise, settings: Settings) -> list[Beat]:
 
 
 def _hold_beats(exercise: Exercise, settings: Settings) -> list[Beat]:
-    hold = exercise.dose.hold_s
+    hold = max(MIN_HOLD_S, exercise.dose.hold_s * settings.hold_scale)
     countdown = min(settings.countdown_from, int(hold) - 1)
     cue_times = _cue_times(hold - countdown, settings.hold_cue_every_s)
     beats: list[Beat] = []

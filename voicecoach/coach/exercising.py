@@ -105,11 +105,12 @@ class ExerciseSteps:
 
     def enter_resting(self, event) -> None:
         plan, exercise = self.sets[self.set_index], self.progression.step.exercise
-        self.say("rest", duration=self.lines.duration(exercise.dose.rest_s))
+        rest_s = exercise.dose.rest_s * self.settings.rest_scale
+        self.say("rest", duration=self.lines.duration(rest_s))
         if plan.side and plan.side != self.sets[self.set_index - 1].side:
             self.say("side_intro", side=self.lines.raw("sides")[plan.side].capitalize())
             self._setup_cues(plan.side)
-        self.start_timer(exercise.dose.rest_s, "tick")
+        self.start_timer(rest_s, "tick")
 
     # ---------------------------------------------------------------- the pain question
     def enter_checking_pain(self, event) -> None:

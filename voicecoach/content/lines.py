@@ -39,6 +39,14 @@ class Settings:
     """Slowest tempo factor allowed."""
     max_partial_rounds: int = 3
     """Rounds of an exercise that only partly centralizes before moving on (seed 000)."""
+    hold_scale: float = 1.0
+    """Holds last their dose times this (demos shorten them; never above 1 in coaching)."""
+    rest_scale: float = 1.0
+    """Rests last their dose times this (demos shorten them)."""
+
+    def fast(self) -> "Settings":
+        """Short holds, rests and setup pauses for demos; speech and counting are unchanged."""
+        return dataclasses.replace(self, hold_scale=0.05, rest_scale=0.1, setup_s=1.0)
 
     @classmethod
     def load(cls, path: Path) -> "Settings":

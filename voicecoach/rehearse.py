@@ -1,0 +1,52 @@
+"""Rehearsal: every fixed line the coach can say, found by running quick simulated sessions.
+
+The voice runtime synthesizes these ahead of need (into the TTS disk cache), so a count or a
+cue never waits for synthesis. Running the real coach, rather than listing lines by hand,
+keeps the list exact: cues with their sides filled in, counts, questions and answers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import simulate as sim
+from .app import Content
+from .coach.clock import FakeClock
+from .coach.coach import Coach
+from .store.history import History
+
+SIDES = ("left", "right", "both")
+"""Every answer to the side question, since cues depend on it."""
+
+
+def coach_lines(content: Content) -> list[str]:
+    """Every line of every program, for each side, in the order a session would say them."""
+    seen: dict[str, None] = {}
+    for key in ("idle_ready", "help_idle", "help_session", "paused", "resumed", "stopping", "paused_silence"):
+        seen[content.lines.get(key)] = None
+    for program in content.library.programs:
+        start = _start_command(content, program)
+        for side in SIDES:
+            for line in _rehearse(content, start, side):
+                seen[line] = None
+    return list(seen)
+
+
+def _start_command(content: Content, program: str) -> str:
+    """A sentence that starts this program."""
+    for sentence in content.phrases.sentences("idle"):
+        answer = content.phrases.parse(sentence, "idle")
+        if answer.kind == "start" and answer.value == program:
+            return sentence
+    raise ValueError(f"no start command for program {program!r} in phrases.yaml")
+
+
+def _rehearse(content: Content, start: str, side: str) -> list[str]:
+    clock = FakeClock()
+    transcript = sim.Transcript(clock)
+    answers = [start, "no", "no", "no", "back", side, "three", "yes"] + ["same"] * 12 + ["three"]
+    with History(Path(":memory:")) as history:
+        coach = Coach(library=content.library, lines=content.lines, phrases=content.phrases,
+                      settings=content.settings, history=history, clock=clock, port=transcript)
+        sim.run(coach, clock, transcript, answers)
+    return [x["text"] for x in transcript.lines if x["who"] == "coach"]
