@@ -15,7 +15,10 @@ from . import simulate as sim
 from .app import Content, build_coach, start_time
 from .coach.clock import FakeClock
 from .coach.record import summary_sentences
+from .audio.devices import AudioError
 from .content.programs import ContentError, check_program_file
+from .speech.tts import TTSError
+from .cli_voice import add_commands as add_voice_commands
 from .models import add_commands as add_models_commands
 from .store.history import History, HistoryError
 
@@ -28,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (ContentError, HistoryError) as exc:
+    except (ContentError, HistoryError, AudioError, TTSError) as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -39,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicecoach", description="Hands-free voice coach for low back pain exercises.")
     sub = parser.add_subparsers(metavar="COMMAND")
     add_models_commands(sub)
+    add_voice_commands(sub)
     p = sub.add_parser("simulate", help="run one session with typed answers (stdin, one per line) and a fake clock")
     p.add_argument("--program", help="program id or program file used for 'start session'")
     p.add_argument("--json", action="store_true", help="print one JSON object: summary and transcript")

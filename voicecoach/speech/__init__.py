@@ -1,1 +1,1 @@
-"""Speech: recognition and synthesis."""
+"""Speech: recognition (asr: offline, per-context grammars with rejection) and synthesis (tts)."""

@@ -1,0 +1,283 @@
+"""Offline recognition: grammars from the phrase file, endpointing, accuracy and rejection.
+
+Real speech comes from shared/audio/speech_commands next to the repo (required: the tests
+fail when it is missing). Synthetic speech from espeak-ng and flite voices is made at test
+time in a temporary directory. Sampling is deterministic (15 clips per folder).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import wave
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voicecoach.content.phrases import Answer, Phrases
+from voicecoach.speech.asr import Endpointer, Grammar, Heard, load_recognizer, opposite, read_wav
+from voicecoach.speech.asr_pocketsphinx import dawg
+from voicecoach.speech.asr_vosk import find_vosk_model
+from voicecoach.speech.hear import hear_main
+
+DATA = Path(__file__).parents[2] / "shared" / "audio" / "speech_commands"
+DIGITS = "zero one two three four five six seven eight nine".split()
+PER_FOLDER = 15
+
+
+@pytest.fixture(scope="module")
+def phrases() -> Phrases:
+    return Phrases.load()
+
+
+@pytest.fixture(scope="module")
+def rec(phrases):
+    return load_recognizer(phrases, None)
+
+
+def clips(folder: str, n: int = PER_FOLDER) -> list[Path]:
+    files = sorted((DATA / folder).glob("*.wav"))
+    assert files, f"no clips in {DATA / folder}: shared/audio/speech_commands must be next to the repo"
+    random.Random(1).shuffle(files)
+    return files[:n]
+
+
+def run(rec, files: list[Path], context: str, strict: bool = False) -> list[Heard]:
+    rec.set_context(context, strict)
+    return [rec.recognize(read_wav(f)) for f in files]
+
+
+def meaning(h: Heard):
+    return None if h.answer is None else (h.answer.kind, h.answer.value)
+
+
+def synth(tmp: Path, engine: str, voice: str, text: str) -> Path:
+    path = tmp / f"{engine}-{voice}-{text}.wav".replace(" ", "_").replace("'", "")
+    cmd = ["espeak-ng", "-v", voice, "-w", str(path), text] if engine == "espeak-ng" else \
+          ["flite", "-voice", voice, "-t", text, "-o", str(path)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return path
+
+
+# ---------------------------------------------------------------- grammar and plumbing
+def test_shared_speech_data_is_there():
+    assert DATA.is_dir(), f"{DATA} is missing: clone the repo next to shared/"
+    for folder in ["yes", "no", "stop", "up", "down", "_unknown_", "_silence_", *DIGITS]:
+        assert list((DATA / folder).glob("*.wav")), folder
+
+
+def test_word_graph_accepts_exactly_the_sentences(phrases):
+    sentences = Grammar.from_phrases(phrases).sentences["location"]
+    n, start, trans = dawg(sentences)
+    arcs: dict[int, list] = {}
+    for a, b, _, w in trans:
+        arcs.setdefault(a, []).append((b, w))
+    found, stack = set(), [(start, ())]
+    while stack:
+        state, words = stack.pop()
+        for nxt, w in arcs.get(state, []):
+            if nxt == n - 1:
+                found.add(" ".join(words + (w,)))
+            else:
+                stack.append((nxt, words + (w,)))
+    assert found == set(sentences)
+    assert n < len(sentences)  # shared prefixes and suffixes: far fewer states than sentences
+
+
+def test_grammar_comes_from_the_phrase_file(phrases):
+    g = Grammar.from_phrases(phrases)
+    assert set(g.sentences["yesno"]) == set(phrases.sentences("yesno")) | set(phrases.sentences("global"))
+    assert all(phrases.parse(s, "number") for s in g.sentences["number"])
+    assert {phrases.parse(s, "pain").kind for s in g.strict("pain")} == {"stop", "pause"}
+
+
+def test_opposites():
+    a = lambda kind, value: Answer(kind, value, "")  # noqa: E731
+    assert opposite(a("yesno", "yes"), a("yesno", "no"))
+    assert opposite(a("number", 7), a("number", 10)) and not opposite(a("number", 7), a("number", 8))
+    assert opposite(a("pain", "partial"), a("pain", "peripheralized"))
+    assert not opposite(a("pain", "same"), a("pain", "worse")) and not opposite(a("stop", None), a("pause", None))
+
+
+def test_read_wav_converts_rate_and_channels(tmp_path):
+    t = np.arange(44100) / 44100
+    tone = (8000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16)
+    path = tmp_path / "stereo.wav"
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(2), w.setsampwidth(2), w.setframerate(44100)
+        w.writeframes(np.repeat(tone, 2).tobytes())
+    pcm = np.frombuffer(read_wav(path), np.int16)
+    assert abs(len(pcm) - 16000) <= 1
+    spectrum = np.abs(np.fft.rfft(pcm))
+    assert abs(np.argmax(spectrum) * 16000 / len(pcm) - 440) < 3
+
+
+def test_engine_choice_and_vosk_model_lookup(phrases, tmp_path, monkeypatch, caplog):
+    model = tmp_path / "models" / "vosk-model-small-en-us-0.15"
+    for sub in ("am", "conf", "graph"):
+        (model / sub).mkdir(parents=True)
+    assert find_vosk_model(model) == model
+    assert find_vosk_model(model.parent) == model  # the zip's folder unpacked one level down
+    monkeypatch.setenv("VOICECOACH_VOSK_MODEL", str(model))
+    assert find_vosk_model() == model
+    monkeypatch.setenv("VOICECOACH_VOSK_MODEL", str(tmp_path / "nothing"))
+    if find_vosk_model() is None:  # no English model in <repo>/models/vosk either
+        with caplog.at_level("INFO", logger="voicecoach"):
+            assert load_recognizer(phrases).engine == "pocketsphinx"
+        assert [r.getMessage() for r in caplog.records if "speech recognition" in r.getMessage()][0].startswith(
+            "speech recognition: pocketsphinx")
+
+
+def test_unknown_context_is_refused(rec):
+    with pytest.raises(ValueError):
+        rec.set_context("weather")
+
+
+def test_silence_gives_no_result_at_all(rec):
+    rec.set_context("yesno")
+    quiet = np.random.default_rng(0).normal(0, 30, 16000 * 3).astype(np.int16).tobytes()
+    assert all(rec.accept(quiet[i:i + 3200]) is None for i in range(0, len(quiet), 3200))
+    assert rec.flush() is None
+    assert rec.recognize(quiet) == Heard(None, None, 0.0, "pocketsphinx", 0.0)
+
+
+def test_streaming_endpointing_is_quick(rec, tmp_path):
+    """A one-word answer is finalized about 300 ms after it ends -- not after a second of silence."""
+    lat = []
+    for text in ["yes", "stop"]:
+        speech = read_wav(synth(tmp_path, "flite", "slt", text))
+        x = np.abs(np.frombuffer(speech, np.int16))
+        end = 8000 + int(np.nonzero(x > 0.05 * x.max())[0][-1])
+        quiet = np.random.default_rng(1).normal(0, 20, 16000).astype(np.int16).tobytes()
+        pcm = quiet[:16000] + speech + quiet * 2
+        rec.set_context("yesno")
+        rec.flush()
+        results = []
+        for i in range(0, len(pcm), 960):
+            heard = rec.accept(pcm[i:i + 960])
+            if heard is not None:
+                results.append(heard)
+                lat.append(((i + 960) // 2 - end) / 16 + heard.ms)
+        assert [meaning(h) for h in results] == [("yesno", "yes") if text == "yes" else ("stop", None)]
+    assert max(lat) < 800, lat
+
+
+def test_endpointer_splits_two_utterances():
+    ep = Endpointer()
+    t = np.arange(8000) / 16000
+    burst = (6000 * np.sin(2 * np.pi * 200 * t) * (1 + np.sin(2 * np.pi * 5 * t))).astype(np.int16).tobytes()
+    quiet = np.random.default_rng(2).normal(0, 20, 16000).astype(np.int16).tobytes()
+    ep.prime(quiet)
+    done = ep.feed(quiet + burst + quiet + burst + quiet)
+    assert len(done) == 2
+
+
+def test_hear_command_prints_one_json_line_per_file(tmp_path):
+    files = [clips("yes", 3)[0], clips("_silence_", 1)[0]]
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert hear_main(files, "yesno", True, None) == 0
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert [x["file"] for x in lines] == [str(f) for f in files]
+    assert set(lines[0]) == {"file", "text", "answer", "confidence", "engine", "ms"}
+    assert lines[1]["answer"] is None and lines[1]["text"] is None
+    assert all(x["engine"] == "pocketsphinx" for x in lines)
+
+
+# ---------------------------------------------------------------- accuracy and rejection
+# Floors are regression guards set under what PocketSphinx reaches on these clips; the
+# targets (95 % / 98 %) are not reached with its small acoustic model -- see scripts/asr-eval.
+def test_yes_no_without_dangerous_confusions(rec):
+    for word, floor in [("yes", 0.45), ("no", 0.3)]:
+        heard = run(rec, clips(word, 30), "yesno")
+        got = [meaning(h) for h in heard]
+        assert got.count(("yesno", word)) >= floor * len(got), got
+        assert ("yesno", "no" if word == "yes" else "yes") not in got, got
+
+
+def test_digits_never_far_off(rec):
+    right = total = 0
+    for i, word in enumerate(DIGITS):
+        for h in run(rec, clips(word), "number"):
+            total += 1
+            right += meaning(h) == ("number", i)
+            if h.answer is not None and h.answer.kind == "number":
+                assert abs(h.answer.value - i) <= 1, (word, h)
+    assert right >= 0.2 * total, (right, total)
+
+
+def test_stop_in_every_context(rec):
+    for context in ["yesno", "number", "pain", "location"]:
+        got = [meaning(h) for h in run(rec, clips("stop"), context)]
+        assert got.count(("stop", None)) >= 0.2 * len(got), (context, got)
+        assert all(g in (None, ("stop", None)) for g in got), (context, got)
+
+
+def test_up_and_down_are_never_swapped(rec):
+    for word, wrong in [("up", "peripheralized"), ("down", "partial")]:
+        got = [meaning(h) for h in run(rec, clips(word), "pain")]
+        assert ("pain", wrong) not in got, got
+    assert [meaning(h) for h in run(rec, clips("down"), "pain")].count(("pain", "peripheralized")) >= 5
+
+
+@pytest.mark.parametrize("folder,minimum", [("_silence_", 1.0), ("_unknown_", 0.95)])
+def test_noise_and_other_words_are_rejected(rec, folder, minimum):
+    heard = [h for c in ["yesno", "number", "pain"] for h in run(rec, clips(folder), c)]
+    rejected = sum(h.answer is None for h in heard)
+    assert rejected >= minimum * len(heard), [h.text for h in heard if h.answer]
+
+
+def test_words_that_are_no_answer_are_rejected(rec):
+    heard = [h for w in ["go", "off", "left", "right"] for h in run(rec, clips(w, 8), "yesno")]
+    heard += [h for w in ["on", "off"] for h in run(rec, clips(w, 8), "number")]
+    assert sum(h.answer is None for h in heard) >= 0.9 * len(heard), [h.text for h in heard if h.answer]
+    assert all(h.answer is None or h.answer.kind != "yesno" or h.answer.value == "no" for h in heard)
+
+
+@pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("flite")), reason="needs espeak-ng and flite")
+def test_synthetic_voices(rec, phrases, tmp_path):
+    cases = {"yesno": ["yes", "no i don't"], "number": ["three", "eight out of ten"], "pain": ["better", "worse"],
+             "side": ["left", "both"], "location": ["knee", "calf"]}
+    negative = ["banana", "what time is it", "good morning", "television"]
+    ok = total = 0
+    rejected = tried = 0
+    for engine, voice in [("flite", "slt"), ("flite", "rms"), ("espeak-ng", "en-us"), ("espeak-ng", "en+f3")]:
+        for context, texts in cases.items():
+            rec.set_context(context)
+            for text in texts:
+                h = rec.recognize(read_wav(synth(tmp_path, engine, voice, text)))
+                want = phrases.parse(text, context)
+                total += 1
+                ok += meaning(h) == (want.kind, want.value)
+                assert h.answer is None or not opposite(want, h.answer), (voice, text, h)
+        rec.set_context("yesno")
+        for text in negative:
+            tried += 1
+            rejected += rec.recognize(read_wav(synth(tmp_path, engine, voice, text))).answer is None
+    assert ok >= 0.25 * total, (ok, total)
+    assert rejected >= 0.9 * tried, (rejected, tried)
+
+
+def test_barge_in_hears_only_stop_and_not_the_coach(rec, tmp_path):
+    rec.set_context("pain", strict=True)
+    try:
+        got = [meaning(h) for h in run(rec, clips("stop"), "pain", strict=True)]
+        assert all(g in (None, ("stop", None)) for g in got) and got.count(("stop", None)) >= 3, got
+        for f in clips("yes", 5) + clips("down", 5) + clips("_unknown_", 10):
+            assert rec.recognize(read_wav(f)).answer is None, f
+        for line in ["Lie face down and relax.", "Push up with your arms, keep your hips down.", "Good. Rest now."]:
+            echo = rec.recognize(read_wav(synth(tmp_path, "flite", "slt", line)))
+            assert echo.answer is None, (line, echo)
+    finally:
+        rec.set_context("pain")
+
+
+def test_processing_time_is_low(rec):
+    heard = run(rec, clips("yes", 10), "yesno")
+    assert statistics.median(h.ms for h in heard) < 400

@@ -1,0 +1,146 @@
+"""Voice commands of the command line: `run`, `say`, `hear`, `demo`, `doctor`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+log = logging.getLogger("voicecoach")
+
+
+def add_commands(sub) -> None:
+    """Add the voice commands to the `voicecoach` argument parser."""
+    p = sub.add_parser("run", help="coach with the microphone and speaker")
+    _voice_options(p)
+    p.add_argument("--program", help="program id or file used for 'start session'")
+    p.add_argument("--fast", action="store_true", help="short holds and rests (for demos)")
+    p.add_argument("--events", action="store_true", help="print one JSON event per line instead of the status line")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("say", help="speak a line (or write it with --wav)")
+    p.add_argument("text")
+    p.add_argument("--wav", type=Path, help="write the speech to this WAV file instead of playing it")
+    p.add_argument("--voice", type=Path, help="a piper voice (.onnx) instead of the default")
+    p.add_argument("--output", help="output device (name or index)")
+    p.set_defaults(func=cmd_say)
+    p = sub.add_parser("hear", help="recognize WAV files in a given context")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--expect", default="global", help="context: idle, yesno, location, side, number, pain, global")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--vosk-model", type=Path)
+    p.set_defaults(func=cmd_hear)
+    p = sub.add_parser("demo", help="a whole session on virtual audio devices with a simulated patient")
+    p.add_argument("--fast", action="store_true", help="short holds and rests (about two minutes)")
+    p.add_argument("--out", type=Path, default=Path("demo.wav"), help="where to write both sides of the conversation")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("doctor", help="devices, engine, models, voice, and a microphone level check")
+    _voice_options(p)
+    p.set_defaults(func=cmd_doctor)
+
+
+def _voice_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", help="microphone (name or index)")
+    p.add_argument("--output", help="speaker (name or index)")
+    p.add_argument("--voice", type=Path, help="a piper voice (.onnx) instead of the default")
+    p.add_argument("--vosk-model", type=Path, help="a Vosk model directory (else PocketSphinx)")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .app import Content, build_coach
+    from .audio import Microphone, Speaker
+    from .coach.clock import SystemClock
+    from .rehearse import coach_lines
+    from .speech.asr import load_recognizer
+    from .speech.tts import Voice
+    from .store.history import History
+    from .voice import VoicePort, VoiceRuntime
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+    content = Content.load()
+    if args.fast:
+        content = content.fast()
+    status = _event_printer() if args.events else _status_printer()
+    voice = Voice(args.voice)
+    recognizer = load_recognizer(content.phrases, args.vosk_model)
+    interrupted = threading.Event()
+    preparing = threading.Thread(target=_prepare, args=(voice, coach_lines(content), interrupted))
+    preparing.start()
+    port = VoicePort()
+    clock = SystemClock()
+    signal.signal(signal.SIGINT, lambda *_: interrupted.set())
+    signal.signal(signal.SIGTERM, lambda *_: interrupted.set())
+    with History() as history:
+        coach = build_coach(content, history, clock, port, args.program)
+        coach.say("idle_ready")
+        runtime = VoiceRuntime(recognizer, voice, Microphone(args.input), Speaker(args.output), port, clock, status)
+        runtime.run(coach, should_stop=interrupted.is_set)
+        if not coach.ended and coach.may_trigger("quit"):
+            coach.trigger("quit")
+    interrupted.set()
+    preparing.join()
+    status({"event": "ended", "summary": coach.summary} if args.events else "session saved" if coach.summary else "no session was started")
+    return 0
+
+
+def _prepare(voice, lines: list[str], stop: threading.Event) -> None:
+    """Synthesize every fixed line into the cache ahead of need, until told to stop."""
+    for line in lines:
+        if stop.is_set():
+            return
+        voice.prepare([line])
+
+
+def _status_printer():
+    from .voice import describe
+
+    def show(message) -> None:
+        print(describe(message) if isinstance(message, dict) else message, flush=True)
+    return show
+
+
+def _event_printer():
+    def show(message) -> None:
+        event = message if isinstance(message, dict) else {"event": "status", "text": message}
+        try:
+            print(json.dumps(event, ensure_ascii=False), flush=True)
+        except BrokenPipeError:  # whoever read the events has gone; the session is saved anyway
+            pass
+    return show
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    from .audio import Speaker
+    from .speech.tts import Voice
+
+    voice = Voice(args.voice)
+    if args.wav:
+        voice.write_wav(args.text, args.wav)
+        return 0
+    speaker = Speaker(args.output)
+    for speech in voice.sentences(args.text):
+        speaker.play(speech.pcm, speech.sample_rate)
+        speaker.wait()
+    return 0
+
+
+def cmd_hear(args: argparse.Namespace) -> int:
+    from .speech.hear import hear_main
+
+    return hear_main(args.files, args.expect, args.json, args.vosk_model)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    return run_demo(fast=args.fast, out=args.out)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import doctor
+
+    return doctor(args)

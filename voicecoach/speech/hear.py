@@ -1,0 +1,43 @@
+"""The `hear` command: recognize WAV files in one context and print one line per file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from ..content.phrases import Phrases
+from .asr import load_recognizer, read_wav
+
+
+def answer_value(answer) -> object:
+    """What a line shows as the answer: the value ("yes", 7, "thigh"), or the command's name."""
+    if answer is None:
+        return None
+    return answer.value if answer.value is not None else answer.kind
+
+
+def hear_main(files: list[Path], expect: str, as_json: bool, vosk_model: Path | None) -> int:
+    """Recognize each file in context ``expect``; 0, or 2 when a file can't be read."""
+    phrases = Phrases.load()
+    recognizer = load_recognizer(phrases, vosk_model)  # once for all files
+    recognizer.set_context(expect)
+    status = 0
+    for path in files:
+        try:
+            pcm = read_wav(path)
+        except (OSError, EOFError, ValueError, KeyError) as exc:
+            print(f"voicecoach: {path}: not a readable WAV file ({exc})", file=sys.stderr)
+            status = 2
+            continue
+        heard = recognizer.recognize(pcm)
+        value = answer_value(heard.answer)
+        if as_json:
+            print(json.dumps({"file": str(path), "text": heard.text, "answer": value,
+                              "confidence": heard.confidence, "engine": heard.engine, "ms": heard.ms},
+                             ensure_ascii=False), flush=True)
+        else:
+            shown = "(rejected)" if value is None else f"-> {value}"
+            print(f"{path}: {heard.text or '-'} {shown} [{heard.engine} {heard.confidence:.2f} {heard.ms:.0f} ms]",
+                  flush=True)
+    return status

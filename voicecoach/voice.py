@@ -1,0 +1,208 @@
+"""Voice runtime: drives the coach with a microphone and a speaker (`voicecoach run`).
+
+One loop on one thread: microphone frames arrive on a queue from the audio thread and go to
+the recognizer; what the coach says is synthesized (from the disk cache when it can) and
+played one line at a time. Echo safety: while the coach speaks, and for a short tail after,
+only the barge-in commands (stop, pause) are listened for, with a stricter threshold; "stop"
+or "pause" cuts the speech off at once. The coach's timers count from the end of the speech
+queued before them, as in `simulate`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .coach.clock import SystemClock
+from .coach.coach import Coach
+
+log = logging.getLogger("voicecoach")
+
+ECHO_TAIL_S = 0.35
+"""After the coach stops speaking, its echo may still reach the microphone this long."""
+BARGE_IN = ("stop", "pause")
+"""Commands listened for while the coach speaks."""
+
+
+@dataclass
+class TurnTimes:
+    """Moments of one exchange, for the status line and the benchmark."""
+
+    heard_at: float = 0.0
+    """Monotonic time the recognizer finished an utterance."""
+    speech_end_at: float = 0.0
+    """Monotonic time of the end of the user's speech, as captured."""
+    reply_at: float = 0.0
+    """Monotonic time the first sample of the reply went to the speaker."""
+
+
+@dataclass
+class VoicePort:
+    """The coach's Port for sound: queues lines to speak and reports progress."""
+
+    status: Callable[[str], None] = print
+    """Where the terminal status line goes."""
+    pending: deque = field(default_factory=deque)
+    """Lines waiting to be spoken, in order."""
+    marks: list = field(default_factory=list)
+    """Progress marks since the runtime last looked."""
+
+    def say(self, text: str) -> None:
+        self.pending.append(text)
+
+    def mark(self, name: str, **info: Any) -> None:
+        self.marks.append((name, info))
+
+
+class VoiceRuntime:
+    """Runs a coach on real (or virtual) audio devices until its session ends."""
+
+    def __init__(self, recognizer, voice, microphone, speaker, port: VoicePort, clock=None,
+                 status: Callable[[str], None] = print) -> None:
+        self.recognizer, self.voice, self.mic, self.speaker = recognizer, voice, microphone, speaker
+        self.port, self.clock, self.status = port, clock or SystemClock(), status
+        self.frames: queue.Queue = queue.Queue()
+        self.speaking_line = ""
+        self.mode: tuple[str | None, bool] | None = None
+        self.timer_seen: tuple[float, str] | None = None
+        self.timer_span = 0.0
+        self.quiet_since = 0.0
+        self.turns: list[TurnTimes] = []
+        self._turn: TurnTimes | None = None
+        self.device_error: str | None = None
+
+    # ---------------------------------------------------------------- the loop
+    def run(self, coach: Coach, should_stop: Callable[[], bool] = lambda: False, stop_when_ended: bool = True) -> None:
+        """Listen and speak until the session ends (or should_stop() says so)."""
+        self.mic.on_frame = lambda pcm, t: self.frames.put((pcm, t))
+        self.mic.start()
+        self.quiet_since = self.clock.now()
+        try:
+            while not should_stop() and not (stop_when_ended and coach.ended and not self._speech_busy()):
+                self._speak(coach)
+                self._listen(coach, timeout=0.01)
+                self._check_devices(coach)
+                self._timers(coach)
+        finally:
+            self.speaker.stop()
+            self.mic.stop()
+
+    def _speech_busy(self) -> bool:
+        return bool(self.port.pending) or self.speaker.playing
+
+    def _echo_window(self) -> bool:
+        """True while the coach speaks or its echo may still be heard."""
+        return self._speech_busy() or self.clock.now() < self.speaker.last_sound_time + ECHO_TAIL_S
+
+    # ---------------------------------------------------------------- speaking
+    def _note_quiet(self) -> None:
+        """Remember when the coach last fell silent: its timers count from there."""
+        if self.speaking_line and not self._speech_busy():
+            self.speaking_line = ""
+            self.quiet_since = self.clock.now()
+
+    def _speak(self, coach: Coach) -> None:
+        self._note_quiet()
+        if self.speaker.playing or not self.port.pending:
+            return
+        text = self.port.pending.popleft()
+        speech = self.voice.speech(text)
+        self.speaker.play(speech.pcm, speech.sample_rate)
+        self.speaking_line = text
+        if self._turn is not None:
+            self._turn.reply_at = self.speaker.first_sound_time or self.clock.now()
+            self.turns.append(self._turn)
+            self._turn = None
+        self._emit("say", coach, text=text)
+
+    # ---------------------------------------------------------------- listening
+    def _listen(self, coach: Coach, timeout: float) -> None:
+        self._set_mode(coach)
+        try:
+            pcm, t = self.frames.get(timeout=timeout)
+        except queue.Empty:
+            return
+        while True:
+            heard = self.recognizer.accept(pcm)
+            if heard is not None:
+                self._act(coach, heard, t)
+            try:
+                pcm, t = self.frames.get_nowait()
+            except queue.Empty:
+                return
+
+    def _set_mode(self, coach: Coach) -> None:
+        mode = (coach.context, self._echo_window())
+        if mode != self.mode:
+            self.mode = mode
+            self.recognizer.flush()
+            self.recognizer.set_context(mode[0] or "global", strict=mode[1])
+            if not mode[1] and coach.waiting:
+                self._emit("listening", coach, context=mode[0])
+
+    def _emit(self, event: str, coach: Coach, **info: Any) -> None:
+        """One event for the status line (or the demo's patient)."""
+        self.status({"event": event, "state": coach.state, "t": round(self.clock.now(), 3), **info})
+
+    def _act(self, coach: Coach, heard, captured_at: float) -> None:
+        answer = heard.answer
+        if self.mode and self.mode[1]:
+            if answer is None or answer.kind not in BARGE_IN:
+                return
+            self.speaker.stop()
+            self.port.pending.clear()
+            self._emit("barge_in", coach, text=heard.text)
+        if answer is None:
+            log.info("rejected: %r (confidence %.2f)", heard.text, heard.confidence)
+            if not coach.waiting or coach.state == "idle":
+                return
+        self._emit("heard", coach, text=heard.text or "", answer=answer and [answer.kind, answer.value],
+                   confidence=round(heard.confidence, 2))
+        self._turn = TurnTimes(heard_at=self.clock.now(), speech_end_at=captured_at)
+        coach.hear(heard.text if answer else "")
+
+    # ---------------------------------------------------------------- timers and faults
+    def _timers(self, coach: Coach) -> None:
+        self._note_quiet()
+        if coach.timer != self.timer_seen:
+            self.timer_seen = coach.timer
+            if coach.timer is not None:
+                self.timer_span = coach.timer[0] - self.clock.now()
+        if coach.timer is None or self._speech_busy():
+            return
+        due = max(coach.timer[0], self.quiet_since + self.timer_span)
+        if self.clock.now() >= due:
+            coach.fire_timer()
+
+    def _check_devices(self, coach: Coach) -> None:
+        error = getattr(self.mic, "error", None)
+        if error and not self.device_error:
+            self.device_error = str(error)
+            self._emit("device", coach, text=f"{error} The session is paused and saved.")
+            if coach.may_trigger("pause"):
+                coach.trigger("pause")
+        elif self.device_error and not error:
+            self.device_error = None
+            self._emit("device", coach, text="The microphone is back. Say 'resume' to go on.")
+        elif error and time.monotonic() % 2 < 0.02:
+            self.mic.restart()
+
+
+def describe(event: dict) -> str:
+    """An event as the terminal status line shows it."""
+    state, kind = event.get("state", ""), event["event"]
+    text = event.get("text", "")
+    if kind == "say":
+        return f"[{state}] coach: {text}"
+    if kind == "heard":
+        return f"[{state}]   you: {text}" if event.get("answer") else f"[{state}]   (not understood: {text})"
+    if kind == "listening":
+        return f"[{state}] listening ({event.get('context')})"
+    if kind == "barge_in":
+        return f"[{state}] barge-in: {text}"
+    return f"[{state}] {text}" if text else f"[{state}] {kind}"
