@@ -18,7 +18,6 @@ global commands is refused at load time.
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -29,6 +28,8 @@ from typing import Any
 import yaml
 from hassil import Intents, TextSlotList
 from hassil.sample import sample_sentence
+
+from .programs import prompts_dir
 
 CONTEXTS: tuple[str, ...] = ("idle", "yesno", "location", "side", "number", "pain", "global")
 GLOBAL = "global"
@@ -59,12 +60,6 @@ def normalize(text: str) -> str:
 def _key(text: str) -> str:
     """Lookup key: normalized, apostrophes dropped ("its a seven" = "it's a seven")."""
     return normalize(text).replace("'", "")
-
-
-def prompts_dir() -> Path:
-    """$VOICECOACH_PROMPTS, else the prompts/ folder next to the voicecoach package."""
-    env = os.environ.get("VOICECOACH_PROMPTS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "prompts"
 
 
 def expand(intents: Intents) -> Iterator[tuple[str, str, Meaning]]:
