@@ -455,7 +455,6 @@ def test_one_silence_asks_again_more_briefly(simulate):
     script = ["start session", "", "no", "", "no", "", "no", "", "thigh", "", "right", "", "6",
               "", "same", "stop", "3"]
     out = simulate(script)
-    transcript = out["transcript"]
     assert out["summary"]["baseline"] == {"location": "thigh", "side": "right", "score": 6}
     assert out["summary"]["exercises"][0]["response"] == "same"
     questions = SCREENING + [LINES.get(k) for k in ("ask_location", "ask_side", "ask_score")] + [ASK_PAIN]

@@ -125,9 +125,7 @@ def cmd_programs(args: argparse.Namespace) -> int:
 
 
 def _sentences(content: Content, summary: dict) -> list[str]:
-    names = {i: e.name for i, e in content.library.exercises.items()}
-    programs = {i: p.name for i, p in content.library.programs.items()}
-    return summary_sentences(summary, content.lines, names, programs)
+    return summary_sentences(summary, content.lines, content.library)
 
 
 if __name__ == "__main__":

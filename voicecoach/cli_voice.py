@@ -53,7 +53,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .app import Content, build_coach
     from .audio import Microphone, Speaker
     from .coach.clock import SystemClock
-    from .rehearse import coach_lines
     from .speech.asr import load_recognizer
     from .speech.tts import Voice
     from .store.history import History
@@ -68,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     voice = Voice(args.voice)
     recognizer = load_recognizer(content.phrases, args.vosk_model)
     interrupted = threading.Event()
-    preparing = threading.Thread(target=_prepare, args=(voice, coach_lines(content), interrupted))
+    preparing = threading.Thread(target=_prepare, args=(voice, content, interrupted))
     preparing.start()
     port = VoicePort()
     clock = SystemClock()
@@ -87,9 +86,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepare(voice, lines: list[str], stop: threading.Event) -> None:
-    """Synthesize every fixed line into the cache ahead of need, until told to stop."""
-    for line in lines:
+def _prepare(voice, content, stop: threading.Event) -> None:
+    """Synthesize every fixed line into the cache ahead of need, until told to stop.
+
+    Runs on its own thread, so listing the lines (simulated sessions) does not delay start-up."""
+    from .rehearse import coach_lines
+
+    for line in coach_lines(content):
         if stop.is_set():
             return
         voice.prepare([line])

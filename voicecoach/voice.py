@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ ECHO_TAIL_S = 0.35
 """After the coach stops speaking, its echo may still reach the microphone this long."""
 BARGE_IN = ("stop", "pause")
 """Commands listened for while the coach speaks."""
+RESTART_EVERY_S = 2.0
+"""While the microphone is lost, try to reopen it this often."""
 
 
 @dataclass
@@ -75,6 +76,7 @@ class VoiceRuntime:
         self.turns: list[TurnTimes] = []
         self._turn: TurnTimes | None = None
         self.device_error: str | None = None
+        self._last_restart = 0.0
 
     # ---------------------------------------------------------------- the loop
     def run(self, coach: Coach, should_stop: Callable[[], bool] = lambda: False, stop_when_ended: bool = True) -> None:
@@ -189,7 +191,8 @@ class VoiceRuntime:
         elif self.device_error and not error:
             self.device_error = None
             self._emit("device", coach, text="The microphone is back. Say 'resume' to go on.")
-        elif error and time.monotonic() % 2 < 0.02:
+        elif error and self.clock.now() - self._last_restart >= RESTART_EVERY_S:
+            self._last_restart = self.clock.now()
             self.mic.restart()
 
 

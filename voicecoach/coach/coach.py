@@ -18,7 +18,7 @@ from . import machine
 from .clock import Clock
 from .exercising import ExerciseSteps
 from .progression import Outcome, Progression
-from .record import SessionRecord, advice_for, summary_sentences
+from .record import SessionRecord, advice_for, exercise_name, summary_sentences
 
 ACUTE_SCORE = 7
 """Pain at or above this is acute today (seed 004: stretching while acute)."""
@@ -123,7 +123,9 @@ class Coach(ExerciseSteps):
         self.port.say(text)
 
     def ask(self, key: str) -> None:
+        """Ask a question afresh: full wording, silence count and answer timer reset."""
         self.question = key
+        self.silences = 0
         self.instruct(self.lines.get(key))
         self.start_timer(self.settings.answer_timeout_s, "no_answer")
 
@@ -196,11 +198,7 @@ class Coach(ExerciseSteps):
 
     def summary_sentences(self, summary: dict) -> list[str]:
         """A saved summary as spoken sentences."""
-        names = {i: e.name for i, e in self.library.exercises.items()}
-        programs = {i: p.name for i, p in self.library.programs.items()}
-        if self.program is not None:
-            programs.setdefault(self.program.id, self.program.name)
-        return summary_sentences(summary, self.lines, names, programs)
+        return summary_sentences(summary, self.lines, self.library, self.program)
 
     def begin_session(self, event) -> None:
         self.program = self._chosen_program(self.answer.value)
@@ -222,7 +220,6 @@ class Coach(ExerciseSteps):
 
     # ---------------------------------------------------------------- screening and baseline
     def enter_screening(self, event) -> None:
-        self.silences = 0
         if self.screen_index == 0 and event.transition.source == "idle":
             self.say("screening_intro")
         self.ask(f"screening.{self.screen_index}")
@@ -239,19 +236,15 @@ class Coach(ExerciseSteps):
         self.say(f"red_flag.{self.screen_index}")
 
     def enter_asking_location(self, event) -> None:
-        self.silences = 0
         self.ask("ask_location")
 
     def enter_asking_side(self, event) -> None:
-        self.silences = 0
         self.ask("ask_side")
 
     def enter_asking_score(self, event) -> None:
-        self.silences = 0
         self.ask("ask_score")
 
     def enter_asking_clearance(self, event) -> None:
-        self.silences = 0
         self.ask("ask_clearance")
 
     def record_location(self, event) -> None:
@@ -298,7 +291,7 @@ class Coach(ExerciseSteps):
             self.record.end_reason = "completed"
             self.record.working_exercise = self.progression.working
             if self.progression.working:
-                self.say("progression_found", name=self.library.exercises[self.progression.working].name)
+                self.say("progression_found", name=exercise_name(self.library, self.progression.working))
             elif any(e["response"] != "skipped" for e in self.record.exercises):
                 self.say("program_done")
         self.trigger("decide")
@@ -306,7 +299,6 @@ class Coach(ExerciseSteps):
 
     # ---------------------------------------------------------------- the end
     def enter_asking_final_score(self, event) -> None:
-        self.silences = 0
         self.ask("ask_final_score")
 
     def record_pain_after(self, event) -> None:
@@ -328,8 +320,7 @@ class Coach(ExerciseSteps):
 
     def enter_ended(self, event) -> None:
         record = self.record
-        names = {i: e.name for i, e in self.library.exercises.items()}
-        advice = advice_for(record, self.lines, names)
+        advice = advice_for(record, self.lines, self.library)
         self.summary = record.summary(self.clock.wall(), advice)
         self.history.finish_session(record.session_id, self.summary)
         if record.end_reason in ("red_flag", "not_suitable_today", "no_response"):

@@ -114,7 +114,6 @@ class ExerciseSteps:
 
     # ---------------------------------------------------------------- the pain question
     def enter_checking_pain(self, event) -> None:
-        self.silences = 0
         self.ask("ask_pain")
 
     def record_response(self, event) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..content.lines import Lines
+from ..content.programs import Library, Program
 
 SETTLED_SCORE = 2
 """Pain at or below this counts as settled (seed 002: once a day when pain has subsided)."""
@@ -54,7 +55,13 @@ class SessionRecord:
         }
 
 
-def advice_for(record: SessionRecord, lines: Lines, names: dict[str, str]) -> str:
+def exercise_name(library: Library, exercise_id: str) -> str:
+    """The spoken name of an exercise (its id if the library no longer has it)."""
+    exercise = library.exercises.get(exercise_id)
+    return exercise.name if exercise else exercise_id
+
+
+def advice_for(record: SessionRecord, lines: Lines, library: Library) -> str:
     """What to do next, from how the session ended (seeds 001, 002, 004 and the safety rules)."""
     reason = record.end_reason
     if reason == "red_flag":
@@ -65,7 +72,7 @@ def advice_for(record: SessionRecord, lines: Lines, names: dict[str, str]) -> st
         return lines.get(f"advice.{reason}")
     parts = []
     if record.working_exercise:
-        parts.append(lines.get("advice.working", name=names.get(record.working_exercise, record.working_exercise)))
+        parts.append(lines.get("advice.working", name=exercise_name(library, record.working_exercise)))
     elif any(e["response"] not in ("skipped", "interrupted") for e in record.exercises):
         no_working = "advice.no_working" if record.rule == "progression" else "advice.keep_program"
         parts.append(lines.get(no_working, program=record.program_name))
@@ -75,22 +82,25 @@ def advice_for(record: SessionRecord, lines: Lines, names: dict[str, str]) -> st
     return " ".join(parts)
 
 
-def summary_sentences(summary: dict, lines: Lines, names: dict[str, str], program_names: dict[str, str]) -> list[str]:
-    """The summary in plain spoken sentences: when, what, how the pain responded, what next."""
+def summary_sentences(summary: dict, lines: Lines, library: Library, current: Program | None = None) -> list[str]:
+    """The summary in plain spoken sentences: when, what, how the pain responded, what next.
+
+    ``current`` names a program that is not in the library (a therapist's program file)."""
     started = datetime.fromisoformat(summary["started_at"])
-    program = program_names.get(summary["program"], summary["program"])
+    known = {**library.programs, **({current.id: current} if current else {})}
+    program = known[summary["program"]].name if summary["program"] in known else summary["program"]
     out = [lines.get("summary_when", date=started.strftime("%A %d %B"), time=started.strftime("%H:%M"), program=program)]
     ran = summary.get("exercises") or []
     if not ran:
         out.append(lines.get("summary_none"))
     for entry in ran:
-        out.append(lines.get("summary_exercise", name=names.get(entry["id"], entry["id"]),
+        out.append(lines.get("summary_exercise", name=exercise_name(library, entry["id"]),
                              response=lines.get(f"responses.{entry['response']}")))
     before, after = (summary.get("baseline") or {}).get("score"), summary.get("pain_after")
     if before is not None and after is not None:
         out.append(lines.get("summary_pain", before=lines.number(before), after=lines.number(after)))
     if summary.get("working_exercise"):
-        out.append(lines.get("summary_working", name=names.get(summary["working_exercise"], summary["working_exercise"])))
+        out.append(lines.get("summary_working", name=exercise_name(library, summary["working_exercise"])))
     out.append(lines.get(f"end_reasons.{summary['end_reason']}"))
     out.append(summary.get("advice") or "")
     return [s for s in out if s]
