@@ -7,12 +7,15 @@ must print one clear sentence on stderr, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import textwrap
 
 import pytest
 
-from conftest import NOW, content, opening
+from conftest import NOW, ROOT, content, opening
 
 LIB = content().library
 LINES = content().lines
@@ -205,3 +208,39 @@ def test_bad_voicecoach_now_is_a_sentence(run_cli):
 def test_voicecoach_now_sets_the_start_time(simulate, now, expected):
     out = simulate(["start session", "stop"], now=now)
     assert out["summary"]["started_at"] == expected
+
+
+# =============================================================================== the README's program
+
+def readme_program() -> str:
+    """The custom program example in the README (its only yaml block)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    assert len(blocks) == 1, "the README should have exactly one yaml example"
+    return blocks[0]
+
+
+def test_the_readme_program_example_checks_ok_and_runs(run_cli, tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(readme_program(), encoding="utf-8")
+    proc = run_cli("programs", "check", path)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("simulate", "--json", "--program", path,
+                   stdin="\n".join(opening() + ["same", "gone from my leg", "2"]) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)["summary"]
+    assert summary["program"] == "my-extension"
+    assert [(e["id"], e["response"]) for e in summary["exercises"]] == [("prone-props", "same"),
+                                                                      ("press-up", "centralized")]
+
+
+def test_the_readme_broken_example_is_what_programs_check_prints(run_cli, tmp_path):
+    broken = (readme_program().replace("  - press-up\n", "  - press-ups\n").replace("reps: 8", "reps: eight")
+              .replace("rule: progression ", "rule: progresion "))
+    (tmp_path / "broken.yaml").write_text(broken, encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "voicecoach", "programs", "check", "broken.yaml"],
+                          capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 1
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"\$ voicecoach programs check broken.yaml\n(.*?)```", readme, re.S).group(1)
+    assert proc.stderr.splitlines() == shown.splitlines()

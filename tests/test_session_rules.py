@@ -165,7 +165,8 @@ def test_a_yes_to_any_screening_question_is_a_red_flag(simulate, question):
 def test_baseline_is_three_questions_and_lands_in_the_summary(simulate):
     out = simulate(["start session", "no", "no", "no", "my buttock", "on the left side", "about five"])
     asked = between(out, SCREENING[2], intro("prone-lying"))
-    assert asked == [LINES.get("ask_location"), LINES.get("ask_side"), LINES.get("ask_score")]
+    assert asked == [LINES.get("ask_location"), LINES.get("ask_side"), LINES.get("ask_score"),
+                     LINES.get("plan.first_today"), LINES.get("plan.aim_in_pain")]  # then the day's plan
     assert out["summary"]["baseline"] == {"location": "buttock", "side": "left", "score": 5}
 
 
@@ -407,8 +408,9 @@ HOLD_LEFT = template_re("how_many_left_hold", duration="(?P<d>.+?)")
 ])
 def test_helper_commands_mid_set_answer_and_do_not_change_the_outcome(simulate, command, reply):
     script = ["same", "better", "gone from my leg", "3"]
-    plain = simulate(opening() + script)
-    out = simulate(opening() + ["@" + command] + script, now=NEXT_DAY)
+    start = "start extension"  # from the top both times ("start session" would resume, plan.py)
+    plain = simulate(opening(start=start) + script)
+    out = simulate(opening(start=start) + ["@" + command] + script, now=NEXT_DAY)
     answer = said_after(out["transcript"], command)[0]
     assert reply(answer), f"{command!r} answered {answer!r}"
     for key in ("end_reason", "exercises", "working_exercise", "pain_after", "baseline"):

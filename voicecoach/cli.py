@@ -1,4 +1,4 @@
-"""Command line: `voicecoach simulate | last | history | programs [check FILE]`.
+"""Command line: `voicecoach simulate | last | history [--csv] | report | programs [check FILE]`.
 
 Errors a user can cause (a bad program file, an unreadable history) print one sentence to
 stderr and exit with status 2; they never print a traceback.
@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from . import simulate as sim
 from .app import Content, build_coach, start_time
@@ -20,7 +25,16 @@ from .content.programs import ContentError, check_program_file
 from .speech.tts import TTSError
 from .cli_voice import add_commands as add_voice_commands
 from .models import add_commands as add_models_commands
+from .progress import rows as progress_rows, write_csv
 from .store.history import History, HistoryError
+
+
+REPORT_FILE = "voicecoach-report.html"
+"""Where `voicecoach report` writes by default (in the current directory)."""
+
+
+class OutputError(Exception):
+    """An output file cannot be written."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (ContentError, HistoryError, AudioError, TTSError) as exc:
+    except (ContentError, HistoryError, AudioError, TTSError, OutputError) as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -51,8 +65,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary object")
     p.set_defaults(func=cmd_last)
     p = sub.add_parser("history", help="one line per session")
-    p.add_argument("--json", action="store_true", help="print every summary as JSON")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print every summary as JSON")
+    form.add_argument("--csv", action="store_true", help="every session and exercise as CSV, one row per exercise")
+    p.add_argument("--out", type=Path, metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=cmd_history)
+    p = sub.add_parser("report", help="a progress report with charts, as one self-contained HTML file")
+    p.add_argument("--days", type=_positive, metavar="N", help="only the last N days (default: the whole history)")
+    p.add_argument("--out", type=Path, default=Path(REPORT_FILE), metavar="FILE.html",
+                   help=f"where to write it (default: {REPORT_FILE})")
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser("programs", help="list programs; 'programs check FILE' validates a program file")
     p.add_argument("action", nargs="?", choices=["check"], help="check a program file")
     p.add_argument("file", nargs="?", type=Path, help="the program file to check")
@@ -93,15 +115,60 @@ def cmd_last(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     with History() as history:
         summaries = history.summaries()
-    if args.json:
-        print(json.dumps(summaries, ensure_ascii=False))
-        return 0
-    for s in summaries:
-        done = ", ".join(f"{e['id']} {e['response']}" for e in s["exercises"]) or "no exercise"
-        b = s.get("baseline") or {}
-        print(f"{s['started_at'][:16]}  {s['program']:<10} {s['end_reason']:<18} "
-              f"pain {b.get('score', '-')}->{s.get('pain_after', '-')}  {done}")
+    with _output(args.out) as out:
+        if args.csv:
+            write_csv(progress_rows(summaries), out)
+        elif args.json:
+            print(json.dumps(summaries, ensure_ascii=False), file=out)
+        else:
+            for s in summaries:
+                done = ", ".join(f"{e['id']} {e['response']}" for e in s["exercises"]) or "no exercise"
+                before, after = (s.get("baseline") or {}).get("score"), s.get("pain_after")
+                print(f"{s['started_at'][:16]}  {s['program']:<10} {s['end_reason']:<18} "
+                      f"pain {_or_dash(before)}->{_or_dash(after)}  {done}", file=out)
     return 0
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[TextIO]:
+    """stdout, or FILE written whole (a temporary file renamed into place, so never half written)."""
+    if path is None:
+        yield sys.stdout
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import report  # matplotlib loads only for this command
+
+    content = Content.load()
+    now = start_time() or datetime.now().astimezone()
+    with History() as history:
+        history.recover_interrupted(now)
+        summaries = history.summaries()
+    page = report.render(report.build(summaries, now, args.days, content), content, now)
+    with _output(args.out) as out:
+        out.write(page)
+    print(args.out)
+    return 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of days, 1 or more")
+    return int(text)
 
 
 def cmd_programs(args: argparse.Namespace) -> int:

@@ -13,8 +13,9 @@ from typing import Any, Protocol
 from ..content.lines import Lines, Settings
 from ..content.phrases import Phrases
 from ..content.programs import Library, Program
+from .. import progress
 from ..store.history import History
-from . import machine
+from . import machine, plan
 from .clock import Clock
 from .exercising import ExerciseSteps
 from .progression import Outcome, Progression
@@ -54,6 +55,7 @@ class Coach(ExerciseSteps):
         self.record: SessionRecord | None = None
         self.summary: dict | None = None
         self.program: Program | None = None
+        self.resuming = False
         self.progression: Progression | None = None
         self.outcome = Outcome("next")
         self.entry: dict | None = None
@@ -201,6 +203,7 @@ class Coach(ExerciseSteps):
         return summary_sentences(summary, self.lines, self.library, self.program)
 
     def begin_session(self, event) -> None:
+        self.resuming = self.answer.value == "session"
         self.program = self._chosen_program(self.answer.value)
         started = self.clock.wall()
         session_id = self.history.start_session(self.program.id, started)
@@ -274,7 +277,14 @@ class Coach(ExerciseSteps):
 
     def plan_exercises(self, event) -> None:
         skip = ("strengthening",) if self.acute_today() else ()
-        self.progression = Progression(self.program, self.settings.max_partial_rounds, skip)
+        b = self.record.baseline
+        today = plan.today(self.library, self.program, progress.rows(self.history.summaries()),
+                           self.record.started_at.date(), b["location"], b["score"],
+                           resuming=self.resuming, acute=bool(skip))
+        first = today.resume.index if today.resume else 0
+        self.progression = Progression(self.program, self.settings.max_partial_rounds, skip, first, today.added)
+        for sentence in plan.sentences(today, self.program, self.lines, self.library):
+            self.port.say(_sentence(sentence))
         if skip and any(s.part in skip for s in self.program.steps) and any(s.part not in skip for s in self.program.steps):
             self.say("acute_skip")
         self.outcome = self.progression.start()
@@ -320,7 +330,9 @@ class Coach(ExerciseSteps):
 
     def enter_ended(self, event) -> None:
         record = self.record
-        advice = advice_for(record, self.lines, self.library)
+        scores = [x for x in (record.baseline.get("score"), record.pain_after) if x is not None]
+        settled = plan.settled_now(progress.rows(self.history.summaries()), record.started_at.date(), scores)
+        advice = advice_for(record, self.lines, self.library, settled)
         self.summary = record.summary(self.clock.wall(), advice)
         self.history.finish_session(record.session_id, self.summary)
         if record.end_reason in ("red_flag", "not_suitable_today", "no_response"):

@@ -11,6 +11,9 @@ Rules and their sources:
 - unable in prone lying or prone props: rest a day or two, then try again (seed 001).
 - side glide that helps: try the press-up again (seed 001); if it then centralizes it is the
   working exercise, otherwise the side glide is.
+- a progression may start further on, at the working exercise of earlier days (`first`, see
+  plan.py), and may have steps added after it (`added`: strengthening once the pain has
+  settled, seed 004), which run in order once the program's own steps are done.
 """
 
 from __future__ import annotations
@@ -41,11 +44,14 @@ class Outcome:
 class Progression:
     """Walks a program's steps, applying the rules above to each response."""
 
-    def __init__(self, program: Program, max_partial_rounds: int = 3, skip_parts: tuple[str, ...] = ()) -> None:
+    def __init__(self, program: Program, max_partial_rounds: int = 3, skip_parts: tuple[str, ...] = (),
+                 first: int = 0, added: tuple[Step, ...] = ()) -> None:
         self.program = program
+        self.steps = program.steps + tuple(added)
+        self.main = len(program.steps)
         self.max_partial_rounds = max_partial_rounds
         self.skip_parts = skip_parts
-        self.index = -1
+        self.index = first - 1
         self.round = 1
         self.working: str | None = None
         self.retesting: Step | None = None
@@ -54,7 +60,7 @@ class Progression:
     @property
     def step(self) -> Step:
         """The step being run now (the press-up during a side-glide retest)."""
-        return self.retesting or self.program.steps[self.index]
+        return self.retesting or self.steps[self.index]
 
     def start(self) -> Outcome:
         """Move to the first step to run; "finish" if every step is skipped."""
@@ -62,7 +68,7 @@ class Progression:
 
     def steps_left(self) -> int:
         """Steps after the current one that will still run."""
-        rest = self.program.steps[self.index + 1 :]
+        rest = self.steps[self.index + 1 :]
         return sum(1 for s in rest if s.part not in self.skip_parts)
 
     def record(self, response: str) -> Outcome:
@@ -83,7 +89,9 @@ class Progression:
         if self.retesting is not None:
             self.working = PRESS_UP if response == "centralized" else SIDE_GLIDE
             self.retesting = None
-            return Outcome("finish")
+            return self._finish()
+        if self.index >= self.main:  # an added step: run them in order
+            return self._advance()
         if self.program.rule == "progression":
             return self._progress(step, response)
         if response == "centralized" and self.working is None:
@@ -99,18 +107,23 @@ class Progression:
                 return Outcome("retest")
         if response == "centralized":
             self.working = step.exercise.id
-            return Outcome("finish")
+            return self._finish()
         if response == "partial" and self.round < self.max_partial_rounds:
             self.round += 1
             return Outcome("repeat")
+        return self._advance()
+
+    def _finish(self) -> Outcome:
+        """The program's own steps are done: go on to the added steps, if any, else finish."""
+        self.index = max(self.index, self.main - 1)
         return self._advance()
 
     def _advance(self) -> Outcome:
         skipped: list[Step] = []
         self.round = 1
         self.index += 1
-        while self.index < len(self.program.steps):
-            step = self.program.steps[self.index]
+        while self.index < len(self.steps):
+            step = self.steps[self.index]
             if step.part not in self.skip_parts:
                 return Outcome("next", skipped)
             skipped.append(step)

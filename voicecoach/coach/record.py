@@ -47,6 +47,7 @@ class SessionRecord:
             "started_at": self.started_at.isoformat(),
             "ended_at": ended_at.isoformat(),
             "end_reason": self.end_reason,
+            "stop_detail": self.stop_detail,
             "baseline": dict(self.baseline),
             "pain_after": self.pain_after,
             "exercises": [dict(e) for e in self.exercises],
@@ -61,8 +62,11 @@ def exercise_name(library: Library, exercise_id: str) -> str:
     return exercise.name if exercise else exercise_id
 
 
-def advice_for(record: SessionRecord, lines: Lines, library: Library) -> str:
-    """What to do next, from how the session ended (seeds 001, 002, 004 and the safety rules)."""
+def advice_for(record: SessionRecord, lines: Lines, library: Library, settled: bool = False) -> str:
+    """What to do next, from how the session ended (seeds 001, 002, 004 and the safety rules).
+
+    ``settled``: the pain has been 0-2 for three days in a row and still is (plan.py), so once
+    a day is enough (seed 002); a low score before that keeps three to four a day."""
     reason = record.end_reason
     if reason == "red_flag":
         return lines.get("advice.red_flag")
@@ -78,7 +82,8 @@ def advice_for(record: SessionRecord, lines: Lines, library: Library) -> str:
         parts.append(lines.get(no_working, program=record.program_name))
     score = record.pain_after if record.pain_after is not None else record.baseline.get("score")
     if score is not None:
-        parts.append(lines.get("advice.settled" if score <= SETTLED_SCORE else "advice.in_pain"))
+        low = "advice.settled" if settled else "advice.settling"
+        parts.append(lines.get(low if score <= SETTLED_SCORE else "advice.in_pain"))
     return " ".join(parts)
 
 
@@ -93,9 +98,8 @@ def summary_sentences(summary: dict, lines: Lines, library: Library, current: Pr
     ran = summary.get("exercises") or []
     if not ran:
         out.append(lines.get("summary_none"))
-    for entry in ran:
-        out.append(lines.get("summary_exercise", name=exercise_name(library, entry["id"]),
-                             response=lines.get(f"responses.{entry['response']}")))
+    for response, names in _runs(ran, library):  # one sentence per run of the same response
+        out.append(lines.get("summary_exercise", name=lines.join(names), response=lines.get(f"responses.{response}")))
     before, after = (summary.get("baseline") or {}).get("score"), summary.get("pain_after")
     if before is not None and after is not None:
         out.append(lines.get("summary_pain", before=lines.number(before), after=lines.number(after)))
@@ -104,3 +108,16 @@ def summary_sentences(summary: dict, lines: Lines, library: Library, current: Pr
     out.append(lines.get(f"end_reasons.{summary['end_reason']}"))
     out.append(summary.get("advice") or "")
     return [s for s in out if s]
+
+
+def _runs(entries: list[dict], library: Library) -> list[tuple[str, list[str]]]:
+    """Consecutive entries with the same response, as (response, exercise names without repeats)."""
+    out: list[tuple[str, list[str]]] = []
+    for entry in entries:
+        name = exercise_name(library, entry["id"])
+        if out and out[-1][0] == entry["response"]:
+            if name not in out[-1][1]:
+                out[-1][1].append(name)
+        else:
+            out.append((entry["response"], [name]))
+    return out

@@ -113,6 +113,12 @@ class Lines:
             return tens[ten - 2] + (f"-{words[unit]}" if unit else "")
         return str(n)
 
+    def join(self, items: list[str]) -> str:
+        """Items as spoken in a sentence: 'a', 'a and b', 'a, b and c' (the line 'list_and')."""
+        if len(items) < 2:
+            return "".join(items)
+        return self.get("list_and", items=", ".join(items[:-1]), last=items[-1])
+
     def duration(self, seconds: float) -> str:
         """A duration in spoken words: 'thirty seconds', 'two minutes', 'one minute and ten seconds'."""
         total = max(0, round(seconds))
