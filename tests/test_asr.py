@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 
 from voicecoach.content.phrases import Answer, Phrases
-from voicecoach.speech.asr import Endpointer, Grammar, Heard, load_recognizer, opposite, read_wav
+from voicecoach.speech.asr import Grammar, Heard, load_recognizer, opposite, read_wav
+from voicecoach.speech.endpoint import Endpointer
 from voicecoach.speech.asr_pocketsphinx import dawg
 from voicecoach.speech.asr_vosk import find_vosk_model
 from voicecoach.speech.hear import hear_main
@@ -240,8 +241,8 @@ def test_words_that_are_no_answer_are_rejected(rec):
     assert all(h.answer is None or h.answer.kind != "yesno" or h.answer.value == "no" for h in heard)
 
 
-@pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("flite")), reason="needs espeak-ng and flite")
 def test_synthetic_voices(rec, phrases, tmp_path):
+    assert shutil.which("espeak-ng") and shutil.which("flite"), "scripts/setup installs espeak-ng and flite"
     cases = {"yesno": ["yes", "no i don't"], "number": ["three", "eight out of ten"], "pain": ["better", "worse"],
              "side": ["left", "both"], "location": ["knee", "calf"]}
     negative = ["banana", "what time is it", "good morning", "television"]

@@ -62,7 +62,7 @@ CASES = [
     ("number", "seven out of ten", "number", 7),
     ("number", "7 out of 10", "number", 7),
     ("number", "zero", "number", 0),
-    ("number", "none", "number", 0),
+    ("number", "no pain", "number", 0),
     ("number", "ten", "number", 10),
     ("number", "10", "number", 10),
     ("number", "it's an eight", "number", 8),

@@ -33,7 +33,7 @@ PAIN = ["gone from my leg", "better", "a bit better", "moved up", "the same", "s
         "moved down", "pain moved down", "it's spreading", "into my leg", "I can't", "too painful"]
 PERIPHERAL = ["moved down", "pain moved down", "it's spreading", "into my leg", "further down my leg"]
 YESNO = ["yes", "no", "maybe", "yeah", "nope"]
-NUMBERS = ["0", "3", "5", "7", "10", "five", "none"]
+NUMBERS = ["0", "3", "5", "7", "10", "five", "no pain"]
 BASELINE = ["back", "thigh", "calf", "foot", "left", "right", "both"]
 COMMANDS = ["stop", "pause", "resume", "repeat", "skip", "slower", "faster", "how many left", "help",
             "done", "what"]

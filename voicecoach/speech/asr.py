@@ -8,34 +8,28 @@ Two engines implement the same ``Recognizer`` protocol:
   ``$VOICECOACH_VOSK_MODEL`` or ``<repo>/models/vosk``);
 - PocketSphinx (``asr_pocketsphinx``) otherwise, with the US English model its wheel ships.
 
-Audio is 16 kHz mono int16. ``accept()`` streams it through an ``Endpointer`` (WebRTC VAD,
-an adaptive energy floor, spectral flatness): an utterance ends 300 ms after the speech
-does and is decoded then; no speech, no result. Each decoded utterance yields a ``Heard``
+Audio is 16 kHz mono int16. ``accept()`` streams it through an ``Endpointer`` (``endpoint``):
+an utterance ends 300 ms after the speech does and is decoded then; no speech, no result. Each decoded utterance yields a ``Heard``
 whose ``answer`` is None whenever the engine is unsure: asking again beats a wrong answer.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import time
 import wave
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import webrtcvad
 
 from ..content.phrases import CONTEXTS, GLOBAL, Answer, Phrases
+from .endpoint import SAMPLE_RATE, Endpointer
 
 log = logging.getLogger("voicecoach")
 
-SAMPLE_RATE = 16000
-FRAME_MS = 30
-FRAME_BYTES = SAMPLE_RATE * FRAME_MS // 1000 * 2
 STRICT_KINDS = ("stop", "pause")
 """Global commands heard while the coach speaks (barge-in)."""
 
@@ -82,111 +76,6 @@ class Grammar:
         return out
 
 
-@dataclass
-class Endpointer:
-    """Cuts a 16 kHz int16 stream into utterances: VAD + energy above an adaptive floor."""
-
-    vad_mode: int = 2
-    """WebRTC VAD aggressiveness 0..3."""
-    margin_db: float = 9.0
-    """A voiced frame must also be this much louder than the noise floor."""
-    start_frames: int = 3
-    """Voiced frames among the last ``start_window`` that start an utterance."""
-    start_window: int = 5
-    """Window (frames) for the start decision."""
-    hangover_frames: int = 10
-    """Unvoiced frames in a row (300 ms) that end an utterance."""
-    preroll_frames: int = 8
-    """Frames kept before the detected start."""
-    tail_frames: int = 7
-    """Frames of the hangover kept after the speech (about 200 ms)."""
-    min_voiced: int = 4
-    """Utterances with fewer voiced frames are dropped silently (clicks, breaths)."""
-    max_frames: int = 333
-    """An utterance is force-ended after this many frames (10 s)."""
-    max_flatness: float = 0.4
-    """Voiced frames have a peaky spectrum: hiss, hum-free noise and water are flatter than this."""
-
-    def __post_init__(self) -> None:
-        self._vad = webrtcvad.Vad(self.vad_mode)
-        self._buf = b""
-        self.floor_db: float | None = None
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the current utterance (the noise floor is kept)."""
-        self._pre: deque[bytes] = deque(maxlen=self.preroll_frames)
-        self._recent: deque[bool] = deque(maxlen=self.start_window)
-        self._utt: list[bytes] | None = None
-        self._voiced = self._silent = 0
-
-    @staticmethod
-    def level_db(frame: bytes) -> float:
-        """Frame energy in dB (int16 full scale is about 90 dB)."""
-        x = np.frombuffer(frame, np.int16).astype(np.float64)
-        return 10.0 * math.log10(float(np.mean(x * x)) + 1.0)
-
-    @staticmethod
-    def flatness(frame: bytes) -> float:
-        """Spectral flatness over 300-3400 Hz: near 0 for vowels, about 0.6 for white noise."""
-        x = np.frombuffer(frame, np.int16).astype(np.float64) * np.hanning(len(frame) // 2)
-        p = np.abs(np.fft.rfft(x))[9:110] ** 2 + 1e-3
-        return float(np.exp(np.mean(np.log(p))) / np.mean(p))
-
-    def prime(self, pcm: bytes) -> None:
-        """Start afresh on a whole recording: a new VAD, the noise floor from its quietest frames."""
-        self._vad = webrtcvad.Vad(self.vad_mode)
-        levels = [self.level_db(pcm[i:i + FRAME_BYTES]) for i in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES)]
-        if levels:
-            self.floor_db = float(np.percentile(levels, 5))
-
-    def _voiced_frame(self, frame: bytes) -> bool:
-        level = self.level_db(frame)
-        if self.floor_db is None:
-            self.floor_db = level
-        elif level < self.floor_db:
-            self.floor_db = level
-        else:
-            self.floor_db += 0.01  # slow rise: about 0.3 dB per second
-        return (level > max(self.floor_db + self.margin_db, 30.0) and self._vad.is_speech(frame, SAMPLE_RATE)
-                and self.flatness(frame) < self.max_flatness)
-
-    def feed(self, pcm: bytes) -> list[tuple[bytes, int]]:
-        """Add audio; return (utterance audio, voiced frames) for every utterance that ended."""
-        self._buf += pcm
-        done = []
-        while len(self._buf) >= FRAME_BYTES:
-            frame, self._buf = self._buf[:FRAME_BYTES], self._buf[FRAME_BYTES:]
-            voiced = self._voiced_frame(frame)
-            if self._utt is None:
-                self._pre.append(frame)
-                self._recent.append(voiced)
-                if sum(self._recent) >= self.start_frames:
-                    self._utt, self._voiced, self._silent = list(self._pre), sum(self._recent), 0
-                    self._pre.clear()
-                continue
-            self._utt.append(frame)
-            self._voiced += voiced
-            self._silent = 0 if voiced else self._silent + 1
-            if self._silent >= self.hangover_frames or len(self._utt) >= self.max_frames:
-                done.extend(self._close())
-        return done
-
-    def flush(self) -> list[tuple[bytes, int]]:
-        """End the current utterance now (end of a recording, or the context changes)."""
-        out = self._close() if self._utt is not None else []
-        self._buf = b""
-        self.reset()
-        return out
-
-    def _close(self) -> list[tuple[bytes, int]]:
-        frames, voiced = self._utt or [], self._voiced
-        cut = max(0, self._silent - self.tail_frames)
-        frames = frames[:len(frames) - cut]
-        self.reset()
-        return [(b"".join(frames), voiced)] if voiced >= self.min_voiced else []
-
-
 LOCATION_ORDER = ("back", "buttock", "thigh", "knee", "calf", "foot")
 """Body areas from the spine outwards: answers more than one apart are far off."""
 IMPROVING, WORSENING = {"centralized", "partial"}, {"peripheralized", "worse"}
@@ -216,6 +105,10 @@ class Recognizer:
         self.context = GLOBAL
         self.strict = False
         self.endpointer = Endpointer()
+        save = os.environ.get("VOICECOACH_SAVE_UTTERANCES", "").strip()
+        self.save_dir: Path | None = Path(save) if save else None
+        """Where every decoded utterance is written as a WAV (for debugging and benchmarks), or None."""
+        self._saved = 0
 
     def set_context(self, context: str, strict: bool = False) -> None:
         """Listen for ``context`` (plus global commands); strict: barge-in, only stop/pause."""
@@ -247,11 +140,27 @@ class Recognizer:
         ms = (time.perf_counter() - t) * 1000.0
         if answer is None:
             log.debug("%s rejected %r (%.2f) in %s", self.engine, text, confidence, self.context)
+        if self.save_dir is not None:
+            self._save(pcm, text if answer is not None else None)
         return Heard(text if answer is not None else None, answer, round(confidence, 3), self.engine, round(ms, 1))
 
     def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
         """One utterance -> (best text, answer or None when rejected, confidence)."""
         raise NotImplementedError
+
+    def _save(self, pcm: bytes, text: str | None) -> None:
+        """Write one utterance as <n>-<context>-<text or REJECTED>.wav; failures only cost the copy."""
+        self._saved += 1
+        name = f"{self._saved:04d}-{self.context}{'-strict' if self.strict else ''}-{(text or 'REJECTED').replace(' ', '_')}"
+        try:
+            self.save_dir.mkdir(parents=True, exist_ok=True)
+            with wave.open(str(self.save_dir / f"{name}.wav"), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(SAMPLE_RATE)
+                w.writeframes(pcm)
+        except OSError as exc:
+            log.warning("cannot save utterance %s: %s", name, exc)
 
 
 def read_wav(path: str | os.PathLike) -> bytes:

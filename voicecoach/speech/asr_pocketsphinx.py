@@ -8,12 +8,15 @@ sentence, so the winner is accepted only when
 1. an unconstrained decode of the same audio (the general US English language model, narrow
    beams) gives the same answer or the same sounds ("know" = "no"), and -- for answers that
    have opposites -- a free phone loop fits the audio not much better (``garbage``); or,
-   failing that, the answer beats both
-   the best other answer (a decode without it: ``margin``) and the phone loop clearly; and
+   only for answers without a dangerous opposite (commands, "same"...), the answer beats the
+   best other answer (a decode without it: ``margin``) and the phone loop clearly, and the
+   free decode heard words; and
 2. it beats its opposite answers ("yes"/"no", digits more than one apart, better/worse...:
-   a decode restricted to them) by ``opposite_margin`` per frame, verified or not.
+   a decode restricted to them) by ``opposite_margin``, verified or not.
 
-Scores compared between decodes are acoustic scores per frame, so grammar sizes don't bias them.
+Margins between grammar decodes are acoustic log scores per frame of the answer's words (the
+silence around a word must not dilute them); ``garbage`` is per frame of the utterance.
+Thresholds were chosen with scripts/asr-eval data: zero dangerous confusions on clean speech.
 Barge-in (strict) mode listens only for stop/pause and always requires check 1.
 """
 
@@ -31,6 +34,10 @@ from .asr import Grammar, Recognizer, opposite
 
 log = logging.getLogger("voicecoach")
 
+CAUTIOUS = ("stop", "pause", "repeat", "help", "slower", "how_many_left")
+"""Answers whose only effect is to stop, wait, slow down or explain: accepting one by mistake is
+safe, so unverified ones need a little less evidence; anything that goes on needs more."""
+
 
 @dataclass(frozen=True)
 class SphinxTuning:
@@ -42,14 +49,21 @@ class SphinxTuning:
     """Silence insertion probability in the grammar decoder."""
     pip: float = 0.5
     """Phone insertion penalty of the grammar decoder."""
-    verified_max_garbage: float = 16.0
+    verified_max_garbage: float = 25.0
     """Most score per frame a phone loop may beat a verified answer that has opposites by."""
-    min_margin: float = 12.0
-    """Score per frame the answer must beat every other answer by when unverified."""
-    max_garbage: float = 16.0
-    """Most score per frame a free phone loop may beat the answer by when unverified."""
+    min_margin: float = 20.0
+    """Score per word frame an unverified answer must beat every other answer by."""
+    max_garbage: float = 10.0
+    """Most score per frame a free phone loop may beat an unverified answer by."""
+    cautious_max_garbage: float = 16.0
+    """The same for answers that only make the coach more careful (``CAUTIOUS``): a false one costs little."""
+    min_frames: int = 15
+    """An unverified answer needs this many frames (150 ms) of words: short blips inflate margins."""
+    max_sound_distance: float = 0.67
+    """An unverified answer that has opposites needs the free decode to sound this close to it
+    (phone edit distance / length: "fight" for "thigh" is 0.67)."""
     opposite_margin: float = 6.0
-    """Score per frame the answer must beat its opposite answers by (yes/no, far digits...), verified or not."""
+    """Score per word frame the answer must beat its opposite answers by (yes/no, far digits...), verified or not."""
     strict_max_garbage: float = 20.0
     """Barge-in: most score per frame the phone loop may beat stop/pause by."""
     verify_beam: float = 1e-30
@@ -193,8 +207,8 @@ class PocketSphinxRecognizer(Recognizer):
                                                   if not self._dropped.intersection(s.split())])
 
     # ------------------------------------------------------------------ decoding
-    def _run(self, search: str, pcm: bytes) -> tuple[str | None, float, float]:
-        """Decode with one search: (hypothesis, total score, acoustic score), in log units."""
+    def _run(self, search: str, pcm: bytes) -> tuple[str | None, float, int]:
+        """Decode with one search: (hypothesis, acoustic score in log units, frames of words)."""
         d = self._dec
         d.activate_search(search)
         d.start_utt()
@@ -202,9 +216,11 @@ class PocketSphinxRecognizer(Recognizer):
         d.end_utt()
         hyp = d.hyp()
         if hyp is None or not hyp.hypstr:
-            return None, -math.inf, -math.inf
-        acoustic = sum(self._log(s.ascore) for s in (d.seg() or []))
-        return hyp.hypstr, self._log(hyp.score), acoustic
+            return None, -math.inf, 0
+        segments = list(d.seg() or [])
+        acoustic = sum(self._log(s.ascore) for s in segments)
+        words = sum(s.end_frame - s.start_frame + 1 for s in segments if s.word[:1] not in "<[+")
+        return hyp.hypstr, acoustic, words
 
     def _log(self, x: float) -> float:
         return self._math.log(x) if x > 0 else -1e12
@@ -222,49 +238,112 @@ class PocketSphinxRecognizer(Recognizer):
         hyp = v.hyp()
         return hyp.hypstr if hyp is not None else None
 
-    def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
-        """Grammar decode, then verification, margin and garbage checks (see module doc)."""
-        t = self.tuning
+    def measure(self, pcm: bytes) -> Checks:
+        """Grammar decode plus the evidence for or against its answer (see module doc)."""
         search = self._strict(self.context) if self.strict else self.context
-        text, _, acoustic = self._run(search, pcm)
+        text, acoustic, words = self._run(search, pcm)
         answer = self.grammar.parse(text, self.context) if text else None
+        checks = Checks(text, answer, strict=self.strict)
         if answer is None:
-            return text, None, 0.0
-        frames = max(self._dec.n_frames(), 1)
-        said = self._verify(pcm)
+            return checks
+        frames = checks.frames = max(words, 1)
+        total = max(self._dec.n_frames(), 1)
+        said = checks.said = self._verify(pcm)
         heard = self.grammar.parse(said, self.context) if said else None
-        sounds = self._sounds(said)
-        verified = (heard is not None and _meaning(heard) == _meaning(answer)) or (
-            sounds is not None and sounds == self._sounds(text))
-        _, _, free = self._run("_phones", pcm)
-        garbage = (free - acoustic) / frames
-        margin, runner_up = 0.0, None
+        sounds, expected = self._sounds(said), self._sounds(text)
+        checks.verified = (heard is not None and _meaning(heard) == _meaning(answer)) or (
+            sounds is not None and sounds == expected)
+        checks.sound_distance = _distance(sounds, expected)
+        checks.garbage = (self._run("_phones", pcm)[1] - acoustic) / total
         other = None if self.strict else self._without(self.context, answer)
         if other is not None:
-            text2, _, acoustic2 = self._run(other, pcm)
+            text2, acoustic2, _ = self._run(other, pcm)
             runner_up = self.grammar.parse(text2, self.context) if text2 else None
-            margin = (acoustic - acoustic2) / frames if runner_up is not None else 0.0
+            if runner_up is not None:
+                checks.margin = (acoustic - acoustic2) / frames
+                checks.runner_up_opposite = opposite(answer, runner_up)
+                checks.runner_up = runner_up.text
         against = None if self.strict else self._opposites(self.context, answer)
-        contrast = math.inf
         if against is not None:
-            text3, _, acoustic3 = self._run(against, pcm)
-            contrast = (acoustic - acoustic3) / frames if text3 else math.inf
-        confidence = _confidence(verified, margin, garbage)
-        if self.strict:
-            ok = verified and garbage < t.strict_max_garbage
-        else:
-            fits = against is None or garbage < t.verified_max_garbage  # commands (stop...) have no opposite
-            ok = (verified and fits) or (margin > t.min_margin and garbage < t.max_garbage)
-            near_opposite = opposite(answer, runner_up) and margin < t.opposite_margin
-            ok = ok and contrast >= t.opposite_margin and not near_opposite
+            checks.has_opposite = True
+            text3, acoustic3, _ = self._run(against, pcm)
+            checks.contrast = (acoustic - acoustic3) / frames if text3 else math.inf
+        return checks
+
+    def judge(self, c: Checks) -> bool:
+        """Whether the checks are strong enough to accept the answer."""
+        t = self.tuning
+        if c.answer is None:
+            return False
+        if c.strict:
+            return c.verified and c.garbage < t.strict_max_garbage
+        fits = not c.has_opposite or c.garbage < t.verified_max_garbage  # commands (stop...) have no opposite
+        # Unverified answers count when the free decode heard something, and -- for answers with a
+        # dangerous opposite -- something that sounds close to the answer.
+        near = not c.has_opposite or c.sound_distance <= t.max_sound_distance
+        max_garbage = t.cautious_max_garbage if c.answer.kind in CAUTIOUS else t.max_garbage
+        unverified_ok = (near and bool(c.said) and c.frames >= t.min_frames
+                         and c.margin > t.min_margin and c.garbage < max_garbage)
+        ok = (c.verified and fits) or unverified_ok
+        near_opposite = c.runner_up_opposite and c.margin < t.opposite_margin
+        return ok and c.contrast >= t.opposite_margin and not near_opposite
+
+    def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
+        c = self.measure(pcm)
+        ok = self.judge(c)
         log.debug("pocketsphinx %r verify=%r verified=%d margin=%.1f garbage=%.1f opposite=%.1f runner-up=%r -> %s",
-                  text, said, verified, margin, garbage, contrast, runner_up and runner_up.text,
+                  c.text, c.said, c.verified, c.margin, c.garbage, c.contrast, c.runner_up,
                   "accept" if ok else "reject")
-        return text, (answer if ok else None), confidence
+        return c.text, (c.answer if ok else None), _confidence(c.verified, c.margin, c.garbage)
+
+
+@dataclass
+class Checks:
+    """The evidence about one utterance's grammar answer (acoustic log scores per 10 ms frame)."""
+
+    text: str | None
+    """Best sentence of the context grammar."""
+    answer: Answer | None
+    """Its parsed answer."""
+    strict: bool = False
+    """Decoded in barge-in mode (stop/pause only)."""
+    said: str | None = None
+    """What the unconstrained decode heard."""
+    verified: bool = False
+    """The unconstrained decode gives the same answer or the same sounds."""
+    frames: int = 0
+    """Frames (10 ms) covered by the answer's words: margin and contrast are divided by it."""
+    garbage: float = 0.0
+    """How much better a free phone loop fits than the answer, per frame of the whole utterance (high: not a listed phrase)."""
+    margin: float = 0.0
+    """How much better the answer fits than the best other answer."""
+    runner_up: str | None = None
+    """The best other sentence."""
+    runner_up_opposite: bool = False
+    """The best other answer is the answer's opposite."""
+    has_opposite: bool = False
+    """The context has opposites of this answer (yes/no, far digits...)."""
+    contrast: float = math.inf
+    """How much better the answer fits than its best opposite."""
+    sound_distance: float = 1.0
+    """Phone edit distance between the free decode and the answer, over the longer one (0: same sounds)."""
 
 
 def _meaning(answer: Answer | None) -> tuple | None:
     return None if answer is None else (answer.kind, answer.value)
+
+
+def _distance(a: str | None, b: str | None) -> float:
+    """Levenshtein distance between two phone strings, divided by the longer length (1.0 if either is missing)."""
+    x, y = (a or "").split(), (b or "").split()
+    if not x or not y:
+        return 1.0
+    row = list(range(len(y) + 1))
+    for i, p in enumerate(x, 1):
+        prev, row[0] = row[0], i
+        for j, q in enumerate(y, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (p != q))
+    return row[-1] / max(len(x), len(y))
 
 
 def _confidence(verified: bool, margin: float, garbage: float) -> float:
