@@ -73,15 +73,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     clock = SystemClock()
     signal.signal(signal.SIGINT, lambda *_: interrupted.set())
     signal.signal(signal.SIGTERM, lambda *_: interrupted.set())
-    with History() as history:
-        coach = build_coach(content, history, clock, port, args.program)
-        coach.say("idle_ready")
-        runtime = VoiceRuntime(recognizer, voice, Microphone(args.input), Speaker(args.output), port, clock, status)
-        runtime.run(coach, should_stop=interrupted.is_set)
-        if not coach.ended and coach.may_trigger("quit"):
-            coach.trigger("quit")
-    interrupted.set()
-    preparing.join()
+    try:
+        with History() as history:
+            coach = build_coach(content, history, clock, port, args.program)
+            coach.say("idle_ready")
+            runtime = VoiceRuntime(recognizer, voice, Microphone(args.input), Speaker(args.output), port, clock, status)
+            runtime.run(coach, should_stop=interrupted.is_set)
+            if not coach.ended and coach.may_trigger("quit"):
+                coach.trigger("quit")
+    finally:  # also on a device error: stop preparing lines, so the error is reported at once
+        interrupted.set()
+        preparing.join()
     status({"event": "ended", "summary": coach.summary} if args.events else "session saved" if coach.summary else "no session was started")
     return 0
 

@@ -22,7 +22,8 @@ SIDES = ("left", "right", "both")
 def coach_lines(content: Content) -> list[str]:
     """Every line of every program, for each side, in the order a session would say them."""
     seen: dict[str, None] = {}
-    for key in ("idle_ready", "help_idle", "help_session", "paused", "resumed", "stopping", "paused_silence"):
+    for key in ("idle_ready", "help_idle", "help_session", "paused", "resumed", "stopping", "paused_silence",
+                "microphone_lost", "microphone_back"):
         seen[content.lines.get(key)] = None
     for program in content.library.programs:
         start = _start_command(content, program)

@@ -182,15 +182,20 @@ class VoiceRuntime:
             coach.fire_timer()
 
     def _check_devices(self, coach: Coach) -> None:
+        """A lost microphone: say so (the speaker may still work), pause, keep trying to reopen it."""
         error = getattr(self.mic, "error", None)
         if error and not self.device_error:
             self.device_error = str(error)
             self._emit("device", coach, text=f"{error} The session is paused and saved.")
+            self.port.pending.clear()
+            self.speaker.stop()
+            coach.say("microphone_lost")
             if coach.may_trigger("pause"):
                 coach.trigger("pause")
         elif self.device_error and not error:
             self.device_error = None
             self._emit("device", coach, text="The microphone is back. Say 'resume' to go on.")
+            coach.say("microphone_back")
         elif error and self.clock.now() - self._last_restart >= RESTART_EVERY_S:
             self._last_restart = self.clock.now()
             self.mic.restart()
