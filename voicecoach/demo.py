@@ -30,18 +30,18 @@ from .voice import describe
 CENTRALIZING_PATIENT = {
     "idle": ["start session"],
     "screening": ["no"],
-    "asking_location": ["thigh"],
+    "asking_location": ["my thigh"],
     "asking_side": ["right"],
     "asking_score": ["five"],
-    "checking_pain": ["same", "better", "gone from my leg"],
+    "checking_pain": ["same", "better", "it's just in my back"],
     "asking_final_score": ["three"],
 }
 """What the demo's patient answers in each state, in order: prone lying leaves the pain the
 same, prone props moves it up, then clears it from the leg (the working exercise)."""
 PATIENT_VOICE = ["flite", "-voice", "slt"]
+"""The patient's voice (Debian flite): clearly not the coach's piper voice."""
 RETRY_AFTER_S = 6.0
 """A patient who gets no reaction says the answer again after this long."""
-"""The patient's voice (Debian flite): clearly not the coach's piper voice."""
 
 
 @dataclass
@@ -56,9 +56,10 @@ class Patient:
     """Where the patient's WAV files go."""
     said: list[str] = field(default_factory=list)
     """Everything the patient said."""
+    last_said_at: float = 0.0
+    """Monotonic time the patient last finished speaking."""
     _next: dict[str, int] = field(default_factory=dict)
     _waiting: str = ""
-    _last_said: float = 0.0
 
     def react(self, event: dict | None) -> None:
         """Answer when the coach listens; say it again if nothing happens; move on once understood.
@@ -66,7 +67,7 @@ class Patient:
         ``event`` None means a second passed with no event."""
         now = time.monotonic()
         if event is None:
-            if self._waiting and now - self._last_said > RETRY_AFTER_S:
+            if self._waiting and now - self.last_said_at > RETRY_AFTER_S:
                 self._answer(self._waiting)
             return
         state = event.get("state", "")
@@ -88,7 +89,7 @@ class Patient:
         time.sleep(0.3)  # a person pauses before answering
         self.audio.play_into_mic(wav).wait()
         self.said.append(text)
-        self._last_said = time.monotonic()
+        self.last_said_at = time.monotonic()
 
 
 def run_demo(fast: bool = True, out: Path | None = Path("demo.wav"), answers: dict | None = None,
