@@ -193,7 +193,7 @@ def test_hear_command_prints_one_json_line_per_file(tmp_path):
 
 # ---------------------------------------------------------------- accuracy and rejection
 # Floors are regression guards set under what PocketSphinx reaches on these clips; the
-# targets (95 % / 98 %) are not reached with its small acoustic model -- see scripts/asr-eval.
+# targets (95 % / 98 %) are not reached with its small acoustic model -- see scripts/bench.
 def test_yes_no_without_dangerous_confusions(rec):
     for word, floor in [("yes", 0.45), ("no", 0.3)]:
         heard = run(rec, clips(word, 30), "yesno")

@@ -16,7 +16,8 @@ sentence, so the winner is accepted only when
 
 Margins between grammar decodes are acoustic log scores per frame of the answer's words (the
 silence around a word must not dilute them); ``garbage`` is per frame of the utterance.
-Thresholds were chosen with scripts/asr-eval data: zero dangerous confusions on clean speech.
+Thresholds were chosen on the benchmark's data (scripts/make-corpus, shared/audio): no dangerous
+confusions on clean speech, fewer than 2 % false accepts on noise and other words.
 Barge-in (strict) mode listens only for stop/pause and always requires check 1.
 """
 
