@@ -154,6 +154,19 @@ def test_last_reads_the_last_session(simulate, run_cli):
     assert LINES.get("end_reasons.user_stopped") in spoken.stdout
 
 
+def test_last_speaks_the_summary_with_the_coach_voice(simulate, run_cli, home):
+    import wave
+
+    run_two_sessions(simulate)
+    out = home / "last.wav"
+    proc = run_cli("last", "--wav", out, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    words = len(proc.stdout.split())
+    with wave.open(str(out)) as w:
+        seconds = w.getnframes() / w.getframerate()
+    assert 0.15 * words < seconds < 0.8 * words, (words, seconds)  # the whole summary, at a speaking pace
+
+
 # =============================================================================== simulate options
 
 def test_unknown_program_is_one_sentence_and_exit_2(run_cli):

@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("last", help="the last session's summary")
     p.add_argument("--json", action="store_true", help="print the summary object")
+    p.add_argument("--say", action="store_true", help="also speak it with the coach's voice")
+    p.add_argument("--wav", type=Path, help="also write the spoken summary to this WAV file")
+    p.add_argument("--output", help="speaker for --say (name or index)")
     p.set_defaults(func=cmd_last)
     p = sub.add_parser("history", help="one line per session")
     form = p.add_mutually_exclusive_group()
@@ -105,10 +108,12 @@ def cmd_last(args: argparse.Namespace) -> int:
     if summary is None:
         print(content.lines.get("no_last_session"), file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(summary, ensure_ascii=False))
-    else:
-        print(" ".join(_sentences(content, summary)))
+    text = " ".join(_sentences(content, summary))
+    print(json.dumps(summary, ensure_ascii=False) if args.json else text)
+    if args.say or args.wav:
+        from .cli_voice import speak
+
+        speak(text, output=args.output, wav=args.wav)
     return 0
 
 

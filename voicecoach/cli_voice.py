@@ -119,18 +119,23 @@ def _event_printer():
 
 
 def cmd_say(args: argparse.Namespace) -> int:
+    speak(args.text, output=args.output, voice_file=args.voice, wav=args.wav)
+    return 0
+
+
+def speak(text: str, output: str | None = None, voice_file: Path | None = None, wav: Path | None = None) -> None:
+    """Say ``text`` with the coach's voice on the speaker, sentence by sentence (or write it to ``wav``)."""
     from .audio import Speaker
     from .speech.tts import Voice
 
-    voice = Voice(args.voice)
-    if args.wav:
-        voice.write_wav(args.text, args.wav)
-        return 0
-    speaker = Speaker(args.output)
-    for speech in voice.sentences(args.text):
+    voice = Voice(voice_file)
+    if wav:
+        voice.write_wav(text, wav)
+        return
+    speaker = Speaker(output)
+    for speech in voice.sentences(text):
         speaker.play(speech.pcm, speech.sample_rate)
         speaker.wait()
-    return 0
 
 
 def cmd_hear(args: argparse.Namespace) -> int:
