@@ -7,7 +7,8 @@ sentence, so the winner is accepted only when
 
 1. an unconstrained decode of the same audio (the general US English language model, narrow
    beams) gives the same answer or the same sounds ("know" = "no"), and -- for answers that
-   have opposites -- a free phone loop fits the audio not much better (``garbage``); or,
+   have opposites -- a free phone loop fits the audio not much better (``garbage``); or it
+   sounds nearly the same ("star" for "stop") and the answer beats the others; or,
    only for answers without a dangerous opposite (commands, "same"...), the answer beats the
    best other answer (a decode without it: ``margin``) and the phone loop clearly, and the
    free decode heard words; and
@@ -63,12 +64,17 @@ class SphinxTuning:
     max_sound_distance: float = 0.67
     """An unverified answer that has opposites needs the free decode to sound this close to it
     (phone edit distance / length: "fight" for "thigh" is 0.67)."""
+    near_distance: float = 0.25
+    """A free decode this close in sounds ("star" for "stop": 1 phone of 4) nearly verifies an answer ..."""
+    near_margin: float = 5.0
+    """... that also beats every other answer by this much per word frame."""
     opposite_margin: float = 6.0
     """Score per word frame the answer must beat its opposite answers by (yes/no, far digits...), verified or not."""
     strict_max_garbage: float = 20.0
     """Barge-in: most score per frame the phone loop may beat stop/pause by."""
-    verify_beam: float = 1e-30
-    """Beam of the unconstrained verification decoder (narrow: fast, still discriminative)."""
+    verify_beam: float = 1e-40
+    """Beam of the unconstrained verification decoder (1e-40: +3 % verified answers over 1e-30 for
+    +16 % decode time, measured on 407 clips; wider gains nothing)."""
 
 
 def model_paths() -> tuple[Path, Path, Path, Path]:
@@ -285,7 +291,9 @@ class PocketSphinxRecognizer(Recognizer):
         max_garbage = t.cautious_max_garbage if c.answer.kind in CAUTIOUS else t.max_garbage
         unverified_ok = (near and bool(c.said) and c.frames >= t.min_frames
                          and c.margin > t.min_margin and c.garbage < max_garbage)
-        ok = (c.verified and fits) or unverified_ok
+        nearly = (bool(c.said) and c.sound_distance <= t.near_distance and c.margin > t.near_margin
+                  and c.garbage < max(t.verified_max_garbage, max_garbage))
+        ok = (c.verified and fits) or unverified_ok or nearly
         near_opposite = c.runner_up_opposite and c.margin < t.opposite_margin
         return ok and c.contrast >= t.opposite_margin and not near_opposite
 
