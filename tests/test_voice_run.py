@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from voicecoach.audio import VirtualAudio
+from voicecoach.demo import Patient
 from voicecoach.store.history import History
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,9 +72,8 @@ class Run:
 
 
 def _say(va: VirtualAudio, tmp_path: Path, text: str) -> None:
-    wav = tmp_path / f"{text.replace(' ', '_')}.wav"
-    subprocess.run(["flite", "-voice", "slt", "-t", text, "-o", str(wav)], check=True)
-    va.play_into_mic(wav).wait()
+    """The demo's patient voice, into the virtual microphone."""
+    Patient(va, {}, tmp_path).say(text)
 
 
 def _answer_until_heard(run: Run, va: VirtualAudio, tmp_path: Path, text: str, tries: int = 5) -> dict:

@@ -13,6 +13,7 @@ from . import simulate as sim
 from .app import Content
 from .coach.clock import FakeClock
 from .coach.coach import Coach
+from .coach.record import summary_sentences
 from .store.history import History
 
 SIDES = ("left", "right", "both")
@@ -50,4 +51,6 @@ def _rehearse(content: Content, start: str, side: str) -> list[str]:
         coach = Coach(library=content.library, lines=content.lines, phrases=content.phrases,
                       settings=content.settings, history=history, clock=clock, port=transcript)
         sim.run(coach, clock, transcript, answers)
-    return [x["text"] for x in transcript.lines if x["who"] == "coach"]
+    # The summary's first sentence names the session's date and time: never said twice, not worth caching.
+    dated = summary_sentences(coach.summary, content.lines, content.library)[0]
+    return [x["text"] for x in transcript.lines if x["who"] == "coach" and dated not in x["text"]]
