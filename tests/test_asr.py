@@ -169,6 +169,74 @@ def test_streaming_endpointing_is_quick(rec, tmp_path):
     assert max(lat) < 800, lat
 
 
+def _arrival_ms(rec, speech: bytes, context: str, strict: bool = False):
+    """Feed speech + silence in 60 ms chunks: (Heard, ms after the speech's end it arrived, decode ms incl.)."""
+    x = np.abs(np.frombuffer(speech, np.int16))
+    end = 8000 + int(np.nonzero(x > 0.05 * x.max())[0][-1])
+    quiet = np.random.default_rng(1).normal(0, 20, 16000).astype(np.int16).tobytes()
+    pcm = quiet[:16000] + speech + quiet * 2
+    rec.set_context(context, strict)
+    rec.flush()
+    for i in range(0, len(pcm), 960):
+        heard = rec.accept(pcm[i:i + 960])
+        if heard is not None:
+            return heard, ((i + 960) // 2 - end) / 16
+    return None, None
+
+
+def test_a_sure_whole_answer_ends_before_the_full_pause(rec, tmp_path):
+    """'no' verified and complete: ended at the early check (120 ms of silence), 180 ms before the
+    full hangover would end it; a barge-in 'stop' after 90 ms; 'my' (the start of 'my thigh') is
+    never taken early."""
+    cases = [("no", "yesno", False, 180, ("yesno", "no")), ("stop", "yesno", True, 210, ("stop", None)),
+             ("my", "location", False, 0, None)]
+    for text, context, strict, gain, expected in cases:
+        speech = read_wav(synth(tmp_path, "flite", "slt", text))
+        heard, early = _arrival_ms(rec, speech, context, strict)
+        check, rec.endpointer.complete = rec.endpointer.complete, None
+        try:
+            heard_late, late = _arrival_ms(rec, speech, context, strict)
+        finally:
+            rec.endpointer.complete = check
+        assert meaning(heard) == meaning(heard_late) == expected
+        assert abs(late - early - gain) <= 30, (text, early, late)
+
+
+def test_extendable_means_a_longer_sentence_says_something_else(rec):
+    rec.set_context("yesno")
+    assert not rec.extendable("yes") and not rec.extendable("no")  # "yes please", "no i don't": same answer
+    assert rec.extendable("i am")  # "i am not"
+    rec.set_context("number")
+    assert not rec.extendable("three")  # "three out of ten"
+
+
+def test_endpointer_ends_early_only_when_asked_and_told_so():
+    t = np.arange(8000) / 16000
+    burst = (6000 * np.sin(2 * np.pi * 200 * t) * (1 + np.sin(2 * np.pi * 5 * t))).astype(np.int16).tobytes()
+    quiet = np.random.default_rng(2).normal(0, 20, 32000).astype(np.int16).tobytes()
+    for whole, frames_after in [(True, 4), (False, 10)]:
+        asked: list[bytes] = []
+        ep = Endpointer(complete=lambda pcm: asked.append(pcm) or whole)
+        ep.prime(quiet)
+        pcm, ended = quiet + burst + quiet, None
+        for i in range(0, len(pcm), 960):  # 30 ms frames
+            if ep.feed(pcm[i:i + 960]):
+                ended = i // 960
+                break
+        speech_end = (len(quiet) + len(burst)) // 960
+        assert len(asked) == 1 and ended is not None
+        assert ended - speech_end in (frames_after - 1, frames_after, frames_after + 1)
+
+
+def test_a_recording_is_heard_the_same_whatever_came_before(rec):
+    """Decoding has no memory: the same clip gives the same text and confidence in any order."""
+    files = clips("three", 3) + clips("no", 3)
+    rec.set_context("number")
+    first = [rec.recognize(read_wav(f)) for f in files]
+    again = [rec.recognize(read_wav(f)) for f in reversed(files)][::-1]
+    assert [(h.text, h.confidence) for h in first] == [(h.text, h.confidence) for h in again]
+
+
 def test_endpointer_splits_two_utterances():
     ep = Endpointer()
     t = np.arange(8000) / 16000

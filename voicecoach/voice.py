@@ -158,13 +158,13 @@ class VoiceRuntime:
                 return
             self.speaker.stop()
             self.port.pending.clear()
-            self._emit("barge_in", coach, text=heard.text)
+            self._emit("barge_in", coach, text=heard.text, early=heard.early)
         if answer is None:
             log.info("rejected: %r (confidence %.2f)", heard.text, heard.confidence)
             if not coach.waiting or coach.state == "idle":
                 return
         self._emit("heard", coach, text=heard.text or "", answer=answer and [answer.kind, answer.value],
-                   confidence=round(heard.confidence, 2))
+                   confidence=round(heard.confidence, 2), early=heard.early)
         self._turn = TurnTimes(heard_at=self.clock.now(), speech_end_at=captured_at)
         coach.hear(heard.text if answer else "")
 

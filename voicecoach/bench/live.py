@@ -269,7 +269,7 @@ class Session:
         if audible is None:
             self.notes.append(f"'{text}': the reply was not audible")
             return None
-        turn = {"said": text, "heard": heard.get("text") if heard else None,
+        turn = {"said": text, "heard": heard.get("text") if heard else None, "early": bool(heard and heard.get("early")),
                 "state": say.get("state"), "reply": say.get("text"), "started_at": said_at,
                 "latency_s": audible - t_end,
                 "recognized_s": heard["t"] - t_end if heard else None,
@@ -292,6 +292,7 @@ class Session:
         time.sleep(0.5)
         silent_at = cut_time(self.speaker_rec, t_end, event["t"])
         b = {"said": text, "missed": False, "heard": event.get("text"), "state": event.get("state"),
+             "early": bool(event.get("early")),
              "event_s": event["t"] - t_end}
         if silent_at is None or silent_at <= t_end:
             b["latency_s"] = None
@@ -396,6 +397,7 @@ INTENT_CONTEXT = {"repeat": "idle", "start": "idle", "resume": "global", "pause"
 def latency_causes(patient: "Patient", said: set[str]) -> dict:
     """What the recognition part of a turn is made of: the endpointer's hangover (fixed) and the
     decode time of each phrase the patient said, recognized offline by the same code."""
+    from ..speech.asr import EARLY_FRAMES
     from ..speech.endpoint import FRAME_MS, Endpointer
     from .accuracy import recognize_all
 
@@ -405,6 +407,7 @@ def latency_causes(patient: "Patient", said: set[str]) -> dict:
     rows = recognize_all(jobs, workers=1)
     decode = {r["text"]: r["ms"] for r in rows}
     return {"endpoint_hangover_ms": Endpointer().hangover_frames * FRAME_MS, "frame_ms": FRAME_MS,
+            "endpoint_early_ms": EARLY_FRAMES[False] * FRAME_MS, "endpoint_early_barge_in_ms": EARLY_FRAMES[True] * FRAME_MS,
             "decode_ms": decode, "decode_ms_median": _median(list(decode.values()))}
 
 
@@ -461,12 +464,14 @@ def run_live(work: Path, plan: LivePlan, log=print) -> dict:
     said = {t["said"] for t in out["turns"]} | {b["said"] for b in out["barge_ins"]}
     out["latency_causes"] = latency_causes(Patient(None, None, work / "patient"), said)
     out["response"] = _stats([t["latency_s"] for t in out["turns"]])
+    out["response"]["ended_early"] = sum(t.get("early", False) for t in out["turns"])
     out["response"]["breakdown_median_s"] = {
         k: _median([t[k] for t in out["turns"] if t.get(k) is not None])
         for k in ("recognized_s", "coach_s", "output_s")}
     valid = [b["latency_s"] for b in out["barge_ins"] if b.get("latency_s") is not None]
     out["barge_in"] = {**_stats(valid), "attempts": len(out["barge_ins"]),
                        "missed": sum(b["missed"] for b in out["barge_ins"]),
+                       "ended_early": sum(b.get("early", False) for b in out["barge_ins"]),
                        "event_median_s": _median([b["event_s"] for b in out["barge_ins"] if not b["missed"]]),
                        "cut_after_event_median_s": _median([b["cut_after_event_s"] for b in out["barge_ins"]
                                                             if b.get("cut_after_event_s") is not None])}

@@ -89,7 +89,9 @@ def causes(result: dict) -> dict[str, str]:
         br = live["response"].get("breakdown_median_s", {})
         out["response_latency"] = (
             f"end of speech -> recognized takes {fmt(br.get('recognized_s'), 'ms')} (median): the endpointer waits "
-            f"{lc.get('endpoint_hangover_ms')} ms of silence before it ends an utterance, then the decode takes "
+            f"{lc.get('endpoint_early_ms')} ms of silence when the answer is sure and whole "
+            f"({live['response'].get('ended_early', 0)} of {live['response']['n']} turns), else "
+            f"{lc.get('endpoint_hangover_ms')} ms, before it ends an utterance; the decode takes "
             f"{lc.get('decode_ms_median') or 0:.0f} ms (median over the patient's phrases, offline), plus frame and queue "
             f"delays ({lc.get('frame_ms')} ms frames); the coach then needs {fmt(br.get('coach_s'), 'ms')} to start its "
             f"reply (TTS cache hit) and the output path {fmt(br.get('output_s'), 'ms')} to make it audible")
@@ -98,7 +100,9 @@ def causes(result: dict) -> dict[str, str]:
         out["barge_in"] = (
             f"the output goes silent {fmt(b.get('cut_after_event_median_s'), 'ms')} (median) after the coach acts, "
             f"so cutting is immediate; the time is the recognition of the barge-in word: end of speech -> barge_in "
-            f"event {fmt(b.get('event_median_s'), 'ms')} (the {lc.get('endpoint_hangover_ms')} ms endpoint hangover + decode)")
+            f"event {fmt(b.get('event_median_s'), 'ms')} (a {lc.get('endpoint_early_barge_in_ms')} ms pause for a sure "
+            f"stop/pause -- {b.get('ended_early', 0)} of {b.get('n')} -- else {lc.get('endpoint_hangover_ms')} ms, + decode; "
+            f"PocketSphinx decodes a word only once it has ended)")
     mem = live.get("memory_breakdown") or {}
     if "peak_rss" in missed and mem.get("total_mb"):
         piper = (live.get("idle") or {}).get("piper_loaded")

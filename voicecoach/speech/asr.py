@@ -9,7 +9,9 @@ Two engines implement the same ``Recognizer`` protocol:
 - PocketSphinx (``asr_pocketsphinx``) otherwise, with the US English model its wheel ships.
 
 Audio is 16 kHz mono int16. ``accept()`` streams it through an ``Endpointer`` (``endpoint``):
-an utterance ends 300 ms after the speech does and is decoded then; no speech, no result. Each decoded utterance yields a ``Heard``
+an utterance ends 300 ms after the speech does and is decoded then -- or after 120 ms (barge-in:
+90 ms) when the engine is already sure of a whole answer that no longer sentence changes (``decode_whole``);
+no speech, no result. Each decoded utterance yields a ``Heard``
 whose ``answer`` is None whenever the engine is unsure: asking again beats a wrong answer.
 """
 
@@ -19,6 +21,7 @@ import logging
 import os
 import time
 import wave
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +35,9 @@ log = logging.getLogger("voicecoach")
 
 STRICT_KINDS = ("stop", "pause")
 """Global commands heard while the coach speaks (barge-in)."""
+EARLY_FRAMES = {False: 4, True: 3}
+"""Silent 30 ms frames after which a sure, whole answer ends the utterance, by strict (barge-in) mode:
+stop/pause are single words that must cut the coach off fast; longer answers get a little more pause."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class Heard:
     """"pocketsphinx" or "vosk"."""
     ms: float
     """Processing time for this utterance, in milliseconds."""
+    early: bool = False
+    """Ended at the early check (a sure, whole answer), not after the full 300 ms pause."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +112,9 @@ class Recognizer:
         self.grammar = grammar
         self.context = GLOBAL
         self.strict = False
-        self.endpointer = Endpointer()
+        self.endpointer = Endpointer(complete=self._complete)
+        self._extendable: dict[tuple[str, bool, str], bool] = {}
+        self._early: deque[tuple[bytes, tuple[str | None, Answer | None, float], float]] = deque(maxlen=4)
         save = os.environ.get("VOICECOACH_SAVE_UTTERANCES", "").strip()
         self.save_dir: Path | None = Path(save) if save else None
         """Where every decoded utterance is written as a WAV (for debugging and benchmarks), or None."""
@@ -115,6 +125,7 @@ class Recognizer:
         if context not in self.grammar.sentences:
             raise ValueError(f"unknown context {context!r}; expected one of {sorted(self.grammar.sentences)}")
         self.context, self.strict = context, strict
+        self.endpointer.early_frames = EARLY_FRAMES[strict]
 
     def accept(self, pcm: bytes) -> Heard | None:
         """Feed 16 kHz mono int16 audio; a Heard when an utterance has ended, else None."""
@@ -134,19 +145,51 @@ class Recognizer:
             return accepted[0]
         return results[-1] if results else Heard(None, None, 0.0, self.engine, 0.0)
 
-    def _decode_timed(self, pcm: bytes) -> Heard:
+    def _complete(self, pcm: bytes) -> bool:
+        """The endpointer's early check: keep the decode when it is a whole, sure answer."""
         t = time.perf_counter()
-        text, answer, confidence = self.decode(pcm)
-        ms = (time.perf_counter() - t) * 1000.0
+        result = self.decode_whole(pcm)
+        if result is not None:  # kept until the utterance is decoded (a recording may end several first)
+            self._early.append((pcm, result, (time.perf_counter() - t) * 1000.0))
+        return result is not None
+
+    def _decode_timed(self, pcm: bytes) -> Heard:
+        early = next((e for e in self._early if e[0] == pcm), None)
+        took_early = early is not None
+        if took_early:
+            self._early.remove(early)
+            (text, answer, confidence), ms = early[1], early[2]
+        else:
+            t = time.perf_counter()
+            text, answer, confidence = self.decode(pcm)
+            ms = (time.perf_counter() - t) * 1000.0
         if answer is None:
             log.debug("%s rejected %r (%.2f) in %s", self.engine, text, confidence, self.context)
         if self.save_dir is not None:
             self._save(pcm, text if answer is not None else None)
-        return Heard(text if answer is not None else None, answer, round(confidence, 3), self.engine, round(ms, 1))
+        return Heard(text if answer is not None else None, answer, round(confidence, 3), self.engine, round(ms, 1),
+                     took_early)
 
     def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
         """One utterance -> (best text, answer or None when rejected, confidence)."""
         raise NotImplementedError
+
+    def decode_whole(self, pcm: bytes) -> tuple[str | None, Answer | None, float] | None:
+        """``decode(pcm)`` when it is an answer the engine is sure of and no longer sentence of the
+        context starts with it (the person has finished); else None and the endpointer waits on."""
+        return None
+
+    def extendable(self, text: str) -> bool:
+        """Whether a longer sentence of the current context (strict: of stop/pause) that starts with
+        ``text`` means something else ("my" -> "my thigh"; not "yes" -> "yes please")."""
+        key = (self.context, self.strict, text)
+        if key not in self._extendable:
+            sentences = self.grammar.strict(self.context) if self.strict else self.grammar.sentences[self.context]
+            parse = self.grammar.parse
+            means = meaning(parse(text, self.context))
+            self._extendable[key] = any(s.startswith(text + " ") and meaning(parse(s, self.context)) != means
+                                        for s in sentences)
+        return self._extendable[key]
 
     def _save(self, pcm: bytes, text: str | None) -> None:
         """Write one utterance as <n>-<context>-<text or REJECTED>.wav; failures only cost the copy."""
@@ -189,6 +232,11 @@ def _resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
         x = np.convolve(x, taps / taps.sum(), mode="same")
     count = int(round(len(x) * target / rate))
     return np.interp(np.arange(count) * (rate / target), np.arange(len(x)), x)
+
+
+def meaning(answer: Answer | None) -> tuple | None:
+    """What an answer means, whatever the words: (kind, value), or None."""
+    return None if answer is None else (answer.kind, answer.value)
 
 
 def load_recognizer(phrases: Phrases, vosk_model: Path | None = None) -> Recognizer:
