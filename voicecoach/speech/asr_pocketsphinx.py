@@ -76,6 +76,9 @@ class SphinxTuning:
     opposite_margin: float = 7.0
     """Score per word frame the answer must beat its opposite answers by (yes/no, far digits...), verified or not
     (6 let "zero out of ten" at 10 dB SNR through as two, at 6.1, once decodes no longer drifted; 7 costs 0.5 % clean)."""
+    early_min_margin: float = 5.0
+    """Ending an utterance early (after a short pause) also needs the answer to beat every other answer
+    by this much: one word of a longer answer, heard in noise, can verify on its own ("zero" as two)."""
     strict_max_garbage: float = 20.0
     """Barge-in: most score per frame the phone loop may beat stop/pause by."""
     verify_beam: float = 1e-40
@@ -321,10 +324,12 @@ class PocketSphinxRecognizer(Recognizer):
         return ok and c.contrast >= t.opposite_margin and not near_opposite
 
     def decode_whole(self, pcm: bytes) -> tuple[str | None, Answer | None, float] | None:
-        """Accepted, verified by the free decode (it heard the same words, so nothing is missing)
-        and not the start of a longer sentence: the answer is complete."""
+        """Accepted, verified by the free decode (it heard the same words, so nothing is missing), clearly
+        ahead of every other answer, and not the start of a longer sentence: the answer is complete.
+        (Barge-in stop/pause have no other answers to beat; stopping by mistake is safe.)"""
         c = self.measure(pcm, whole=True)
-        if not (self.judge(c) and c.verified and c.text and not self.extendable(c.text)):
+        sure = c.verified and (c.strict or c.margin >= self.tuning.early_min_margin)
+        if not (self.judge(c) and sure and c.text and not self.extendable(c.text)):
             return None
         return c.text, c.answer, _confidence(c.verified, c.margin, c.garbage)
 
