@@ -269,8 +269,8 @@ class PocketSphinxRecognizer(Recognizer):
     def measure(self, pcm: bytes, whole: bool = False) -> Checks:
         """Grammar decode plus the evidence for or against its answer (see module doc).
 
-        ``whole``: only whole, verified answers count (the early check), so stop measuring as soon
-        as the answer could go on or the free decode heard something else."""
+        ``whole``: only whole, sure answers count (the early check), so stop measuring as soon as
+        the answer could go on, does not beat the others clearly, or the free decode heard something else."""
         search = self._strict(self.context) if self.strict else self.context
         text, acoustic, words = self._run(search, pcm)
         answer = self.grammar.parse(text, self.context) if text else None
@@ -279,15 +279,6 @@ class PocketSphinxRecognizer(Recognizer):
             return checks
         frames = checks.frames = max(words, 1)
         total = max(self._dec.n_frames(), 1)
-        said = checks.said = self._verify(pcm)
-        heard = self.grammar.parse(said, self.context) if said else None
-        sounds, expected = self._sounds(said), self._sounds(text)
-        checks.verified = (heard is not None and meaning(heard) == meaning(answer)) or (
-            sounds is not None and sounds == expected)
-        checks.sound_distance = _distance(sounds, expected)
-        if whole and not checks.verified:
-            return checks
-        checks.garbage = (self._run("_phones", pcm)[1] - acoustic) / total
         other = None if self.strict else self._without(self.context, answer)
         if other is not None:
             text2, acoustic2, _ = self._run(other, pcm)
@@ -301,6 +292,18 @@ class PocketSphinxRecognizer(Recognizer):
             checks.has_opposite = True
             text3, acoustic3, _ = self._run(against, pcm)
             checks.contrast = (acoustic - acoustic3) / frames if text3 else math.inf
+        t = self.tuning
+        if whole and not self.strict and (checks.margin < t.early_min_margin or checks.contrast < t.opposite_margin):
+            return checks  # cheap decodes first: the free decode is the slowest
+        said = checks.said = self._verify(pcm)
+        heard = self.grammar.parse(said, self.context) if said else None
+        sounds, expected = self._sounds(said), self._sounds(text)
+        checks.verified = (heard is not None and meaning(heard) == meaning(answer)) or (
+            sounds is not None and sounds == expected)
+        checks.sound_distance = _distance(sounds, expected)
+        if whole and not checks.verified:
+            return checks
+        checks.garbage = (self._run("_phones", pcm)[1] - acoustic) / total
         return checks
 
     def judge(self, c: Checks) -> bool:

@@ -55,6 +55,9 @@ class Endpointer:
     early_min_voiced: int = 8
     """Voiced frames (240 ms) an utterance needs before it may end early: noise chops speech into
     short bursts, and a burst of a longer answer can sound like a whole one ("five")."""
+    early_max_frames: int = 50
+    """Only utterances up to this long (1.5 s) are checked early: longer ones are sentences, which
+    pause more often, and each check costs a decode."""
     complete: Callable[[bytes], bool] | None = None
     """Asked once per pause of ``early_frames`` with the utterance so far: True ends it there."""
 
@@ -125,7 +128,8 @@ class Endpointer:
 
     def _whole(self) -> bool:
         """At the ``early_frames``-th silent frame: does the recognizer take the utterance as it is?"""
-        if self.complete is None or self._silent != self.early_frames or self._voiced < self.early_min_voiced:
+        if (self.complete is None or self._silent != self.early_frames or self._voiced < self.early_min_voiced
+                or len(self._utt or []) > self.early_max_frames):
             return False
         return self.complete(b"".join(self._utt or []))
 
