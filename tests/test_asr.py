@@ -149,7 +149,7 @@ def test_silence_gives_no_result_at_all(rec):
 
 
 def test_streaming_endpointing_is_quick(rec, tmp_path):
-    """A one-word answer is finalized about 300 ms after it ends -- not after a second of silence."""
+    """A one-word answer is finalized within about 300 ms of its end -- not after a second of silence."""
     lat = []
     for text in ["yes", "stop"]:
         speech = read_wav(synth(tmp_path, "flite", "slt", text))
