@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ import numpy as np
 
 from .audio import VirtualAudio
 from .audio.resample import resample
+from .audio.wav import write_wav
 from .store.history import history_dir
 from .voice import describe
 
@@ -164,8 +164,4 @@ def _write_conversation(path: Path, speaker_rec, mic_rec) -> None:
     mix[-start:-start + len(coach)] += coach
     mix[offset - start:offset - start + len(patient)] += patient
     pcm = np.clip(mix, -32768, 32767).astype(np.int16)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(pcm.tobytes())
+    write_wav(path, pcm, rate)

@@ -406,7 +406,7 @@ def latency_causes(patient: "Patient", said: set[str]) -> dict:
             for intent, texts in SAY.items() for text in texts if text in said]
     rows = recognize_all(jobs, workers=1)
     decode = {r["text"]: r["ms"] for r in rows}
-    return {"endpoint_hangover_ms": Endpointer().hangover_frames * FRAME_MS, "frame_ms": FRAME_MS,
+    return {"endpoint_hangover_ms": Endpointer.hangover_frames * FRAME_MS, "frame_ms": FRAME_MS,
             "endpoint_early_ms": EARLY_FRAMES[False] * FRAME_MS, "endpoint_early_barge_in_ms": EARLY_FRAMES[True] * FRAME_MS,
             "decode_ms": decode, "decode_ms_median": _median(list(decode.values()))}
 

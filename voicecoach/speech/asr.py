@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.wav import write_wav
 from ..content.phrases import CONTEXTS, GLOBAL, Answer, Phrases
 from .endpoint import SAMPLE_RATE, Endpointer
 
@@ -197,11 +198,7 @@ class Recognizer:
         name = f"{self._saved:04d}-{self.context}{'-strict' if self.strict else ''}-{(text or 'REJECTED').replace(' ', '_')}"
         try:
             self.save_dir.mkdir(parents=True, exist_ok=True)
-            with wave.open(str(self.save_dir / f"{name}.wav"), "wb") as w:
-                w.setnchannels(1)
-                w.setsampwidth(2)
-                w.setframerate(SAMPLE_RATE)
-                w.writeframes(pcm)
+            write_wav(self.save_dir / f"{name}.wav", pcm, SAMPLE_RATE)
         except OSError as exc:
             log.warning("cannot save utterance %s: %s", name, exc)
 

@@ -229,8 +229,10 @@ class PocketSphinxRecognizer(Recognizer):
         return name
 
     def _strict(self, context: str) -> str:
-        return self._search(f"{context}|strict", [s for s in self.grammar.strict(context)
-                                                  if not self._dropped.intersection(s.split())])
+        name = f"{context}|strict"
+        if name not in self._searches:
+            self._search(name, [s for s in self.grammar.strict(context) if not self._dropped.intersection(s.split())])
+        return name
 
     # ------------------------------------------------------------------ decoding
     def _run(self, search: str, pcm: bytes) -> tuple[str | None, float, int]:

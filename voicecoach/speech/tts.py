@@ -20,12 +20,13 @@ import re
 import struct
 import tempfile
 import threading
-import wave
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
+
+from ..audio.wav import write_wav
 
 CACHE_VERSION = 1
 """Bumped when synthesis changes in a way that must invalidate every cached line."""
@@ -142,11 +143,7 @@ class Voice:
         speech = self.speech(text)
         path = Path(path)
         try:
-            with wave.open(str(path), "wb") as wav:
-                wav.setnchannels(1)
-                wav.setsampwidth(2)
-                wav.setframerate(speech.sample_rate)
-                wav.writeframes(speech.pcm)
+            write_wav(path, speech.pcm, speech.sample_rate)
         except OSError as exc:
             raise TTSError(f"Cannot write {path}: {exc.strerror or exc}.") from None
 
