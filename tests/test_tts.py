@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.speech.tts import Speech, TTSError, Voice, default_cache_dir, split_sentences
+from voicecoach.speech.tts import (MAX_PIECE_CHARS, Speech, TTSError, Voice, default_cache_dir, split_pieces,
+                                   split_sentences)
 
 LINE = "Lie face down and let your back relax."
 
@@ -92,6 +93,38 @@ def test_split_sentences():
     assert split_sentences("One. Two!  Three? \"Four.\" Five") == ["One.", "Two!", "Three?", "\"Four.\"", "Five"]
     assert split_sentences("  ") == []
     assert split_sentences("Hold for 2.5 seconds.") == ["Hold for 2.5 seconds."]
+
+
+LONG = ("Prone lying, Prone props, Press-up, Press-up with hips off center, Standing side glide, "
+        "Flexion rotation stretch and Lying flexion, knees to chest: no change.")
+
+
+def test_split_pieces_cuts_after_clauses_and_gives_the_sentence_back():
+    pieces = split_pieces(LONG)
+    assert " ".join(pieces) == LONG
+    assert len(pieces) > 1 and all(len(p) <= MAX_PIECE_CHARS for p in pieces)
+    assert all(p.endswith((",", ";", ":", ".")) for p in pieces), "pieces end at clause ends"
+    assert split_pieces("Lie face down, and relax.") == ["Lie face down, and relax."]
+    assert split_pieces("  ") == []
+    long_clause = " ".join(["press"] * 30)
+    assert " ".join(split_pieces(long_clause, 20)) == long_clause
+    assert all(len(p) <= 20 for p in split_pieces(long_clause, 20))
+
+
+def test_a_long_sentence_reaches_piper_in_pieces_and_sounds_whole(voice, monkeypatch):
+    """Piper's memory grows with the audio of one call: a long sentence goes in clause-sized pieces."""
+    piper = voice._load()
+    calls = []
+    real = type(piper).synthesize
+
+    def spy(self, text, *args, **kwargs):
+        calls.append(text)
+        return real(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(type(piper), "synthesize", spy)
+    speech = voice.speech(LONG + " Again.")  # not cached yet
+    assert calls == split_pieces(LONG + " Again.")
+    assert 6.0 < speech.duration < 15.0 and rms(speech) > 1000
 
 
 @pytest.mark.parametrize("damage", ["empty", "truncated", "flipped", "garbage"])
