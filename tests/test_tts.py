@@ -106,6 +106,9 @@ def test_split_pieces_cuts_after_clauses_and_gives_the_sentence_back():
     assert all(p.endswith((",", ";", ":", ".")) for p in pieces), "pieces end at clause ends"
     assert split_pieces("Lie face down, and relax.") == ["Lie face down, and relax."]
     assert split_pieces("  ") == []
+    assert split_pieces("Lie on your stomach with your elbows bent and your hands flat on the floor under your "
+                        "shoulders.") == ["Lie on your stomach with your elbows bent",
+                                          "and your hands flat on the floor under your shoulders."]
     long_clause = " ".join(["press"] * 30)
     assert " ".join(split_pieces(long_clause, 20)) == long_clause
     assert all(len(p) <= 20 for p in split_pieces(long_clause, 20))

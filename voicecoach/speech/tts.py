@@ -38,6 +38,8 @@ _MAGIC = b"VCTTS1\n"
 _HEADER = struct.Struct("<I32s")
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+JOINING_WORDS = frozenset("and or but then so with while until to toward towards under on in from".split())
+"""Words a long clause may be cut before (a pause there sounds natural)."""
 
 
 class TTSError(Exception):
@@ -85,22 +87,29 @@ def split_sentences(text: str) -> list[str]:
 
 def split_pieces(sentence: str, max_chars: int = MAX_PIECE_CHARS) -> list[str]:
     """A sentence in pieces of at most ``max_chars`` for synthesis: cut after commas, semicolons and
-    colons (clauses joined while they fit), a clause longer than that between words; joined with
-    spaces the pieces give the sentence back."""
+    colons (clauses joined while they fit); a longer clause is cut before a joining word ("and",
+    "with"...) where it can be, else between words. Joined with spaces the pieces give the sentence back."""
     pieces: list[str] = []
     for clause in _CLAUSE_END.split(" ".join(sentence.split())):
         if pieces and len(pieces[-1]) + 1 + len(clause) <= max_chars:
             pieces[-1] += " " + clause
-            continue
-        piece = ""
-        for word in clause.split():
-            if piece and len(piece) + 1 + len(word) > max_chars:
-                pieces.append(piece)
-                piece = word
-            else:
-                piece = f"{piece} {word}" if piece else word
-        pieces.append(piece)
-    return [p for p in pieces if p]
+        else:
+            pieces.extend(_cut_clause(clause.split(), max_chars))
+    return pieces
+
+
+def _cut_clause(words: list[str], max_chars: int) -> list[str]:
+    """One clause's words in pieces of at most ``max_chars`` (a single longer word stays whole)."""
+    pieces = []
+    while len(" ".join(words)) > max_chars and len(words) > 1:
+        fits = 1  # how many words fit into this piece
+        while len(" ".join(words[:fits + 1])) <= max_chars:
+            fits += 1
+        joins = [n for n in range(fits // 2 + 1, fits + 1) if words[n].lower() in JOINING_WORDS]
+        cut = joins[-1] if joins else fits  # before a joining word, unless that leaves a short stub
+        pieces.append(" ".join(words[:cut]))
+        words = words[cut:]
+    return pieces + ([" ".join(words)] if words else [])
 
 
 class Voice:
