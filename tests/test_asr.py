@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import random
 import shutil
 import statistics
 import subprocess
 import wave
 from contextlib import redirect_stdout
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,7 @@ import pytest
 from voicecoach.content.phrases import Answer, Phrases
 from voicecoach.speech.asr import Grammar, Heard, load_recognizer, opposite, read_wav
 from voicecoach.speech.endpoint import Endpointer
-from voicecoach.speech.asr_pocketsphinx import dawg
+from voicecoach.speech.asr_pocketsphinx import Checks, _loud_outside, dawg
 from voicecoach.speech.asr_vosk import find_vosk_model
 from voicecoach.speech.hear import hear_main
 
@@ -235,6 +237,30 @@ def test_a_recording_is_heard_the_same_whatever_came_before(rec):
     first = [rec.recognize(read_wav(f)) for f in files]
     again = [rec.recognize(read_wav(f)) for f in reversed(files)][::-1]
     assert [(h.text, h.confidence) for h in first] == [(h.text, h.confidence) for h in again]
+
+
+def test_speech_outside_the_answer_is_counted():
+    """Loud 10 ms frames before the answer's first word or after its last (the larger side), never between."""
+    tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(1600) / 16000)).astype(np.int16)  # 100 ms
+    quiet = np.random.default_rng(0).normal(0, 30, 1600).astype(np.int16)
+    pcm = np.concatenate([quiet, quiet, tone, quiet, tone, tone, quiet]).tobytes()  # loud: frames 20-29, 40-59
+    assert _loud_outside(pcm, [(20, 29)]) == 20  # the 200 ms after the word
+    assert _loud_outside(pcm, [(20, 29), (40, 59)]) == 0
+    assert _loud_outside(pcm, [(40, 59)]) == 10
+    assert _loud_outside(pcm, []) == 0 and _loud_outside(quiet.tobytes(), [(2, 5)]) == 0
+
+
+def test_an_answer_that_leaves_speech_out_is_asked_again(rec):
+    """"Zero out of ten" in noise was once heard as "two" plus 290 ms of "silence": an answer with an
+    opposite must account for the speech around it; a command need not."""
+    good = Checks("two", Answer("number", 2, "two"), verified=True, said="two", frames=30, margin=15.0,
+                  has_opposite=True, contrast=12.0, sound_distance=0.0)
+    limit = rec.tuning.max_outside
+    assert rec.judge(good) and rec.judge(replace(good, outside=limit))
+    assert not rec.judge(replace(good, outside=limit + 1))
+    stop = replace(good, text="stop", answer=Answer("stop", None, "stop"), said="stop", has_opposite=False,
+                   contrast=math.inf, outside=4 * limit)
+    assert rec.judge(stop)
 
 
 def test_endpointer_splits_two_utterances():

@@ -13,7 +13,9 @@ sentence, so the winner is accepted only when
    best other answer (a decode without it: ``margin``) and the phone loop clearly, and the
    free decode heard words; and
 2. it beats its opposite answers ("yes"/"no", digits more than one apart, better/worse...:
-   a decode restricted to them) by ``opposite_margin``, verified or not.
+   a decode restricted to them) by ``opposite_margin``, verified or not; and
+3. for answers that have opposites, the answer accounts for the speech: little loud sound before its
+   first word or after its last was taken as silence (``outside``), else part was not understood.
 
 Every decode starts with a fresh front end: the model's noise removal (``remove_noise``) otherwise
 carries its noise estimate from one decode to the next, so the same audio scored differently on
@@ -34,6 +36,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pocketsphinx
 
 from ..content.phrases import Answer
@@ -76,6 +79,10 @@ class SphinxTuning:
     opposite_margin: float = 7.0
     """Score per word frame the answer must beat its opposite answers by (yes/no, far digits...), verified or not
     (6 let "zero out of ten" at 10 dB SNR through as two, at 6.1, once decodes no longer drifted; 7 costs 0.5 % clean)."""
+    max_outside: int = 25
+    """Most loud 10 ms frames (6 dB over the utterance's quiet frames) an answer that has opposites may leave
+    unexplained before its first word or after its last: more, and part of what was said was not understood
+    ("zero out of ten" at 10 dB SNR as "two" and 290 ms of speech taken as silence); 25 costs 0.5 % of real answers."""
     early_min_margin: float = 5.0
     """Ending an utterance early (after a short pause) also needs the answer to beat every other answer
     by this much: one word of a longer answer, heard in noise, can verify on its own ("zero" as two)."""
@@ -279,6 +286,8 @@ class PocketSphinxRecognizer(Recognizer):
         checks = Checks(text, answer, strict=self.strict)
         if answer is None or (whole and self.extendable(text)):
             return checks
+        checks.outside = _loud_outside(pcm, [(s.start_frame, s.end_frame) for s in self._dec.seg()
+                                             if s.word[:1] not in "<[+"])
         frames = checks.frames = max(words, 1)
         total = max(self._dec.n_frames(), 1)
         other = None if self.strict else self._without(self.context, answer)
@@ -326,7 +335,8 @@ class PocketSphinxRecognizer(Recognizer):
                   and c.garbage < max(t.verified_max_garbage, max_garbage))
         ok = (c.verified and fits) or unverified_ok or nearly
         near_opposite = c.runner_up_opposite and c.margin < t.opposite_margin
-        return ok and c.contrast >= t.opposite_margin and not near_opposite
+        partly = c.has_opposite and c.outside > t.max_outside
+        return ok and c.contrast >= t.opposite_margin and not near_opposite and not partly
 
     def decode_whole(self, pcm: bytes) -> tuple[str | None, Answer | None, float] | None:
         """Accepted, verified by the free decode (it heard the same words, so nothing is missing), clearly
@@ -341,8 +351,9 @@ class PocketSphinxRecognizer(Recognizer):
     def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
         c = self.measure(pcm)
         ok = self.judge(c)
-        log.debug("pocketsphinx %r verify=%r verified=%d margin=%.1f garbage=%.1f opposite=%.1f runner-up=%r -> %s",
-                  c.text, c.said, c.verified, c.margin, c.garbage, c.contrast, c.runner_up,
+        log.debug("pocketsphinx %r verify=%r verified=%d margin=%.1f garbage=%.1f opposite=%.1f outside=%d "
+                  "runner-up=%r -> %s", c.text, c.said, c.verified, c.margin, c.garbage, c.contrast, c.outside,
+                  c.runner_up,
                   "accept" if ok else "reject")
         return c.text, (c.answer if ok else None), _confidence(c.verified, c.margin, c.garbage)
 
@@ -377,6 +388,8 @@ class Checks:
     """How much better the answer fits than its best opposite."""
     sound_distance: float = 1.0
     """Phone edit distance between the free decode and the answer, over the longer one (0: same sounds)."""
+    outside: int = 0
+    """Loud 10 ms frames before the answer's first word or after its last (the larger side): speech it leaves out."""
 
 
 def _distance(a: str | None, b: str | None) -> float:
@@ -390,6 +403,22 @@ def _distance(a: str | None, b: str | None) -> float:
         for j, q in enumerate(y, 1):
             prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (p != q))
     return row[-1] / max(len(x), len(y))
+
+
+def _loud_outside(pcm: bytes, words: list[tuple[int, int]], loud_db: float = 6.0, pad: int = 3) -> int:
+    """Frames (10 ms) at least ``loud_db`` over the utterance's quiet level (its 10th percentile: the
+    endpointer keeps silence around speech) lying more than ``pad`` frames before the first of ``words``
+    (start, end frame) or after the last: the larger count of the two sides."""
+    if not words:
+        return 0
+    x = np.frombuffer(pcm, np.int16).astype(np.float64)
+    n = len(x) // 160
+    if n == 0:
+        return 0
+    level = 10.0 * np.log10((x[: n * 160].reshape(n, 160) ** 2).mean(axis=1) + 1.0)
+    loud = level >= np.percentile(level, 10) + loud_db
+    first, last = words[0][0], words[-1][1]
+    return int(max(loud[: max(0, first - pad)].sum(), loud[last + 1 + pad:].sum()))
 
 
 def _confidence(verified: bool, margin: float, garbage: float) -> float:
