@@ -130,6 +130,34 @@ def test_a_long_sentence_reaches_piper_in_pieces_and_sounds_whole(voice, monkeyp
     assert 6.0 < speech.duration < 15.0 and rms(speech) > 1000
 
 
+def test_piper_runs_one_piece_at_a_time(voice, monkeypatch):
+    """The coach speaks while lines are prepared in the background: piper runs are never simultaneous
+    (each run holds its own buffers: two at once raised the peak memory by 45 MB)."""
+    import threading
+
+    piper = voice._load()
+    real = type(piper).synthesize
+    active, most = [0], [0]
+
+    def spy(self, text, *args, **kwargs):
+        active[0] += 1
+        most[0] = max(most[0], active[0])
+        try:
+            yield from real(self, text, *args, **kwargs)
+        finally:
+            active[0] -= 1
+
+    monkeypatch.setattr(type(piper), "synthesize", spy)
+    texts = [f"Breathe in slowly, {n} times, and let your back relax, then rest." for n in ("two", "three", "four")]
+    threads = [threading.Thread(target=voice.speech, args=(t,)) for t in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(voice.is_cached(t) for t in texts)
+    assert most[0] == 1
+
+
 @pytest.mark.parametrize("damage", ["empty", "truncated", "flipped", "garbage"])
 def test_a_corrupt_cache_entry_is_synthesized_again(voice, damage):
     text = f"Rest for a moment, {damage}."

@@ -141,6 +141,7 @@ class Voice:
         """How many lines this instance synthesized (cache misses)."""
         self._piper = None
         self._lock = threading.Lock()
+        self._running = threading.Lock()
 
     # ------------------------------------------------------------------ public
 
@@ -201,8 +202,10 @@ class Voice:
 
     def _synthesize(self, text: str) -> bytes:
         piper = self._load()
-        chunks = [chunk.audio_int16_bytes for piece in split_pieces(text)
-                  for chunk in piper.synthesize(piece, syn_config=self._config)]
+        chunks: list[bytes] = []
+        for piece in split_pieces(text):
+            with self._running:  # one piper run at a time: two at once hold two sets of buffers (+45 MB)
+                chunks += [chunk.audio_int16_bytes for chunk in piper.synthesize(piece, syn_config=self._config)]
         self.synthesized += 1
         return b"".join(chunks)
 
