@@ -204,6 +204,21 @@ def test_a_sure_whole_answer_ends_before_the_full_pause(rec, tmp_path):
         assert abs(late - early - gain) <= 30, (text, early, late)
 
 
+def test_the_slow_checks_run_only_when_they_can_change_the_answer(rec, tmp_path, monkeypatch):
+    """A verified command ("start session") is accepted whatever the phone loop says: it is not run; an
+    answer with an opposite ("yes") still needs it; barge-in always does."""
+    searches = []
+    real = rec._run
+    monkeypatch.setattr(rec, "_run", lambda search, pcm: searches.append(search) or real(search, pcm))
+    for text, context, strict, phones in [("start session", "idle", False, False), ("yes", "yesno", False, True),
+                                          ("stop", "yesno", True, True)]:
+        searches.clear()
+        rec.set_context(context, strict)
+        heard = rec.recognize(read_wav(synth(tmp_path, "flite", "slt", text)))
+        assert heard.text == text, (text, heard)
+        assert ("_phones" in searches) == phones, (text, searches)
+
+
 def test_extendable_means_a_longer_sentence_says_something_else(rec):
     rec.set_context("yesno")
     assert not rec.extendable("yes") and not rec.extendable("no")  # "yes please", "no i don't": same answer
