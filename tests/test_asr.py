@@ -25,9 +25,10 @@ import pytest
 from voicecoach.content.phrases import Answer, Phrases
 from voicecoach.speech.asr import Grammar, Heard, load_recognizer, opposite, read_wav
 from voicecoach.speech.endpoint import Endpointer
-from voicecoach.speech.asr_pocketsphinx import Checks, _loud_outside, dawg
+from voicecoach.speech.asr_pocketsphinx import dawg
 from voicecoach.speech.asr_vosk import find_vosk_model
 from voicecoach.speech.hear import hear_main
+from voicecoach.speech.rejection import Checks, loud_outside
 
 DATA = Path(__file__).parents[2] / "shared" / "audio" / "speech_commands"
 DIGITS = "zero one two three four five six seven eight nine".split()
@@ -259,10 +260,10 @@ def test_speech_outside_the_answer_is_counted():
     tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(1600) / 16000)).astype(np.int16)  # 100 ms
     quiet = np.random.default_rng(0).normal(0, 30, 1600).astype(np.int16)
     pcm = np.concatenate([quiet, quiet, tone, quiet, tone, tone, quiet]).tobytes()  # loud: frames 20-29, 40-59
-    assert _loud_outside(pcm, [(20, 29)]) == 20  # the 200 ms after the word
-    assert _loud_outside(pcm, [(20, 29), (40, 59)]) == 0
-    assert _loud_outside(pcm, [(40, 59)]) == 10
-    assert _loud_outside(pcm, []) == 0 and _loud_outside(quiet.tobytes(), [(2, 5)]) == 0
+    assert loud_outside(pcm, [(20, 29)]) == 20  # the 200 ms after the word
+    assert loud_outside(pcm, [(20, 29), (40, 59)]) == 0
+    assert loud_outside(pcm, [(40, 59)]) == 10
+    assert loud_outside(pcm, []) == 0 and loud_outside(quiet.tobytes(), [(2, 5)]) == 0
 
 
 def test_an_answer_that_leaves_speech_out_is_asked_again(rec):
