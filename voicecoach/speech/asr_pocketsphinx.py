@@ -148,11 +148,13 @@ class PocketSphinxRecognizer(Recognizer):
             self._searches.add(name)
         return name
 
-    def _without(self, context: str, answer: Answer) -> str | None:
-        """The search for ``context`` minus every sentence meaning ``answer`` (None if nothing is left)."""
-        name = f"{context}|not {answer.kind}={answer.value}"
+    def _without(self, context: str, answer: Answer, max_words: int | None = None) -> str | None:
+        """The search for ``context`` minus every sentence meaning ``answer`` (None if nothing is left);
+        ``max_words``: only sentences of up to that many words."""
+        name = f"{context}|not {answer.kind}={answer.value}" + (f"|<={max_words}" if max_words else "")
         if name not in self._searches:
-            rest = [s for s in self._sentences(context) if meaning(self.grammar.parse(s, context)) != meaning(answer)]
+            rest = [s for s in self._sentences(context) if meaning(self.grammar.parse(s, context)) != meaning(answer)
+                    and (max_words is None or len(s.split()) <= max_words)]
             if not rest:
                 return None
             self._search(name, rest)
@@ -226,6 +228,9 @@ class PocketSphinxRecognizer(Recognizer):
         other = None if self.strict else self._without(self.context, answer)
         if other is not None:
             text2, acoustic2, _ = self._run(other, pcm)
+            short = self._without(self.context, answer, len(text.split()) + 1) if whole and text2 is None else None
+            if short is not None:  # the big graph's pruning lost every whole sentence ("continue" in idle): for
+                text2, acoustic2, _ = self._run(short, pcm)  # the early end, compare with the short ones
             runner_up = self.grammar.parse(text2, self.context) if text2 else None
             if runner_up is not None:
                 checks.margin = (acoustic - acoustic2) / frames
