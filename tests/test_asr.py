@@ -239,12 +239,30 @@ def test_endpointer_ends_early_only_when_asked_and_told_so():
         ep.prime(quiet)
         pcm, ended = quiet + burst + quiet, None
         for i in range(0, len(pcm), 960):  # 30 ms frames
-            if ep.feed(pcm[i:i + 960]):
+            done = ep.feed(pcm[i:i + 960])
+            if done:
                 ended = i // 960
                 break
         speech_end = (len(quiet) + len(burst)) // 960
         assert len(asked) == 1 and ended is not None
         assert ended - speech_end in (frames_after - 1, frames_after, frames_after + 1)
+        if whole:  # asked 60 ms into the pause (it decodes while the rest arrives), ended at 120 ms
+            assert len(done[0][0]) - len(asked[0]) == 2 * 960
+
+
+def test_speech_after_the_early_check_voids_its_yes():
+    """The check says yes 60 ms into a pause, but the person goes on: the utterance does not end early."""
+    t = np.arange(8000) / 16000
+    burst = (6000 * np.sin(2 * np.pi * 200 * t) * (1 + np.sin(2 * np.pi * 5 * t))).astype(np.int16).tobytes()
+    quiet = np.random.default_rng(2).normal(0, 20, 32000).astype(np.int16).tobytes()
+    gap = quiet[: 960 * 3]  # 90 ms: past the check (60 ms), short of the early end (120 ms)
+    asked: list[bytes] = []
+    ep = Endpointer(complete=lambda pcm: asked.append(pcm) or True)
+    ep.prime(quiet)
+    pcm = quiet + burst + gap + burst + quiet
+    ends = [(i // 960, u) for i in range(0, len(pcm), 960) for u in ep.feed(pcm[i:i + 960])]
+    assert len(asked) == 2 and len(ends) == 1
+    assert len(ends[0][1][0]) > len(burst) * 2  # both bursts in one utterance
 
 
 def test_a_recording_is_heard_the_same_whatever_came_before(rec):

@@ -10,7 +10,8 @@ Two engines implement the same ``Recognizer`` protocol:
 
 Audio is 16 kHz mono int16. ``accept()`` streams it through an ``Endpointer`` (``endpoint``):
 an utterance ends 300 ms after the speech does and is decoded then -- or after 120 ms (barge-in:
-90 ms) when the engine is already sure of a whole answer that no longer sentence changes (``decode_whole``);
+90 ms) when the engine is already sure of a whole answer that no longer sentence changes (``decode_whole``,
+asked after 60 ms, so it decodes while the rest of the pause arrives);
 no speech, no result. Each decoded utterance yields a ``Heard``
 whose ``answer`` is None whenever the engine is unsure: asking again beats a wrong answer.
 """
@@ -30,7 +31,7 @@ import numpy as np
 
 from ..audio.wav import write_wav
 from ..content.phrases import CONTEXTS, GLOBAL, Answer, Phrases
-from .endpoint import SAMPLE_RATE, Endpointer
+from .endpoint import FRAME_BYTES, SAMPLE_RATE, Endpointer
 
 log = logging.getLogger("voicecoach")
 
@@ -116,6 +117,8 @@ class Recognizer:
         self.endpointer = Endpointer(complete=self._complete)
         self._extendable: dict[tuple[str, bool, str], bool] = {}
         self._early: deque[tuple[bytes, tuple[str | None, Answer | None, float], float]] = deque(maxlen=4)
+        self._early_gap = (EARLY_FRAMES[False] - self.endpointer.check_frames) * FRAME_BYTES
+        """An early result belongs to an utterance that ended this many bytes after the checked audio."""
         save = os.environ.get("VOICECOACH_SAVE_UTTERANCES", "").strip()
         self.save_dir: Path | None = Path(save) if save else None
         """Where every decoded utterance is written as a WAV (for debugging and benchmarks), or None."""
@@ -127,6 +130,7 @@ class Recognizer:
             raise ValueError(f"unknown context {context!r}; expected one of {sorted(self.grammar.sentences)}")
         self.context, self.strict = context, strict
         self.endpointer.early_frames = EARLY_FRAMES[strict]
+        self._early_gap = (EARLY_FRAMES[strict] - self.endpointer.check_frames) * FRAME_BYTES
 
     def accept(self, pcm: bytes) -> Heard | None:
         """Feed 16 kHz mono int16 audio; a Heard when an utterance has ended, else None."""
@@ -155,7 +159,8 @@ class Recognizer:
         return result is not None
 
     def _decode_timed(self, pcm: bytes) -> Heard:
-        early = next((e for e in self._early if e[0] == pcm), None)
+        early = next((e for e in self._early if pcm.startswith(e[0]) and len(pcm) - len(e[0]) <= self._early_gap),
+                     None)
         took_early = early is not None
         if took_early:
             self._early.remove(early)

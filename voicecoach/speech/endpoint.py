@@ -52,6 +52,9 @@ class Endpointer:
     """Voiced frames have a peaky spectrum: hiss, hum-free noise and water are flatter than this."""
     early_frames: int = 4
     """Unvoiced frames in a row (120 ms) after which ``complete`` may end the utterance early."""
+    check_frames: int = 2
+    """Unvoiced frames in a row (60 ms) at which ``complete`` is asked: it decodes while the rest of the
+    ``early_frames`` pause arrives, and its yes counts only if the pause lasts that long."""
     early_min_voiced: int = 8
     """Voiced frames (240 ms) an utterance needs before it may end early: noise chops speech into
     short bursts, and a burst of a longer answer can sound like a whole one ("five")."""
@@ -59,7 +62,7 @@ class Endpointer:
     """Only utterances up to this long (1.5 s) are checked early: longer ones are sentences, which
     pause more often, and each check costs a decode."""
     complete: Callable[[bytes], bool] | None = None
-    """Asked once per pause of ``early_frames`` with the utterance so far: True ends it there."""
+    """Asked once per pause, at ``check_frames``, with the utterance so far: True ends it at ``early_frames``."""
 
     def __post_init__(self) -> None:
         self._vad = webrtcvad.Vad(self.vad_mode)
@@ -73,6 +76,7 @@ class Endpointer:
         self._recent: deque[bool] = deque(maxlen=self.start_window)
         self._utt: list[bytes] | None = None
         self._voiced = self._silent = 0
+        self._sure = False
 
     @staticmethod
     def level_db(frame: bytes) -> float:
@@ -127,11 +131,16 @@ class Endpointer:
         return done
 
     def _whole(self) -> bool:
-        """At the ``early_frames``-th silent frame: does the recognizer take the utterance as it is?"""
-        if (self.complete is None or self._silent != self.early_frames or self._voiced < self.early_min_voiced
-                or len(self._utt or []) > self.early_max_frames):
+        """Asks ``complete`` at the ``check_frames``-th silent frame; its yes ends the utterance at the
+        ``early_frames``-th (speech in between voids it)."""
+        if self._silent < self.check_frames:
+            self._sure = False
             return False
-        return self.complete(b"".join(self._utt or []))
+        if self._silent == self.check_frames:
+            self._sure = (self.complete is not None and self._voiced >= self.early_min_voiced
+                          and len(self._utt or []) <= self.early_max_frames
+                          and self.complete(b"".join(self._utt or [])))
+        return self._sure and self._silent >= self.early_frames
 
     def flush(self) -> list[tuple[bytes, int]]:
         """End the current utterance now (end of a recording, or the context changes)."""
