@@ -117,8 +117,6 @@ class Recognizer:
         self.endpointer = Endpointer(complete=self._complete)
         self._extendable: dict[tuple[str, bool, str], bool] = {}
         self._early: deque[tuple[bytes, tuple[str | None, Answer | None, float], float]] = deque(maxlen=4)
-        self._early_gap = (EARLY_FRAMES[False] - self.endpointer.check_frames) * FRAME_BYTES
-        """An early result belongs to an utterance that ended this many bytes after the checked audio."""
         save = os.environ.get("VOICECOACH_SAVE_UTTERANCES", "").strip()
         self.save_dir: Path | None = Path(save) if save else None
         """Where every decoded utterance is written as a WAV (for debugging and benchmarks), or None."""
@@ -130,7 +128,6 @@ class Recognizer:
             raise ValueError(f"unknown context {context!r}; expected one of {sorted(self.grammar.sentences)}")
         self.context, self.strict = context, strict
         self.endpointer.early_frames = EARLY_FRAMES[strict]
-        self._early_gap = (EARLY_FRAMES[strict] - self.endpointer.check_frames) * FRAME_BYTES
 
     def accept(self, pcm: bytes) -> Heard | None:
         """Feed 16 kHz mono int16 audio; a Heard when an utterance has ended, else None."""
@@ -159,8 +156,9 @@ class Recognizer:
         return result is not None
 
     def _decode_timed(self, pcm: bytes) -> Heard:
-        early = next((e for e in self._early if pcm.startswith(e[0]) and len(pcm) - len(e[0]) <= self._early_gap),
-                     None)
+        # an early result belongs to the utterance that ended at most the pause's remaining frames after it
+        gap = (self.endpointer.early_frames - self.endpointer.check_frames) * FRAME_BYTES
+        early = next((e for e in self._early if pcm.startswith(e[0]) and len(pcm) - len(e[0]) <= gap), None)
         took_early = early is not None
         if took_early:
             self._early.remove(early)

@@ -22,7 +22,8 @@ import pocketsphinx
 
 from ..content.phrases import Answer
 from .asr import Grammar, Recognizer, meaning, opposite
-from .rejection import Checks, SphinxTuning, confidence, judge, loud_outside, sound_distance, vetoed
+from .rejection import (Checks, SphinxTuning, confidence, judge, loud_outside, phone_loop_matters, sound_distance,
+                        vetoed)
 
 log = logging.getLogger("voicecoach")
 
@@ -177,8 +178,8 @@ class PocketSphinxRecognizer(Recognizer):
         return name
 
     # ------------------------------------------------------------------ decoding
-    def _run(self, search: str, pcm: bytes) -> tuple[str | None, float, int]:
-        """Decode with one search: (hypothesis, acoustic score in log units, frames of words)."""
+    def _run(self, search: str, pcm: bytes) -> tuple[str | None, float, list[tuple[int, int]]]:
+        """Decode with one search: (hypothesis, acoustic score in log units, (first, last) frame of each word)."""
         d = self._dec
         d.activate_search(search)
         d.reinit_feat()  # a fresh noise estimate: every decode of an utterance hears the same features
@@ -187,11 +188,10 @@ class PocketSphinxRecognizer(Recognizer):
         d.end_utt()
         hyp = d.hyp()
         if hyp is None or not hyp.hypstr:
-            return None, -math.inf, 0
+            return None, -math.inf, []
         segments = list(d.seg() or [])
         acoustic = sum(self._log(s.ascore) for s in segments)
-        words = sum(s.end_frame - s.start_frame + 1 for s in segments if s.word[:1] not in "<[+")
-        return hyp.hypstr, acoustic, words
+        return hyp.hypstr, acoustic, [(s.start_frame, s.end_frame) for s in segments if s.word[:1] not in "<[+"]
 
     def _log(self, x: float) -> float:
         return self._math.log(x) if x > 0 else -1e12
@@ -221,9 +221,7 @@ class PocketSphinxRecognizer(Recognizer):
         checks = Checks(text, answer, strict=self.strict)
         if answer is None or (whole and self.extendable(text)):
             return checks
-        checks.outside = loud_outside(pcm, [(s.start_frame, s.end_frame) for s in self._dec.seg()
-                                             if s.word[:1] not in "<[+"])
-        frames = checks.frames = max(words, 1)
+        frames = checks.frames = max(sum(last - first + 1 for first, last in words), 1)
         total = max(self._dec.n_frames(), 1)
         other = None if self.strict else self._without(self.context, answer)
         if other is not None:
@@ -241,6 +239,7 @@ class PocketSphinxRecognizer(Recognizer):
             checks.has_opposite = True
             text3, acoustic3, _ = self._run(against, pcm)
             checks.contrast = (acoustic - acoustic3) / frames if text3 else math.inf
+            checks.outside = loud_outside(pcm, words)
         # cheap decodes first: the free decode (about 60 % of the time) and the phone loop (25 %) only when
         # they can change the decision
         if vetoed(checks, self.tuning) or (whole and not self.strict and checks.margin < self.tuning.early_min_margin):
@@ -251,8 +250,8 @@ class PocketSphinxRecognizer(Recognizer):
         checks.verified = (heard is not None and meaning(heard) == meaning(answer)) or (
             sounds is not None and sounds == expected)
         checks.sound_distance = sound_distance(sounds, expected)
-        if (whole and not checks.verified) or (checks.verified and not checks.has_opposite and not self.strict):
-            return checks  # the latter is accepted whatever the phone loop says (judge)
+        if (whole and not checks.verified) or not phone_loop_matters(checks):
+            return checks
         checks.garbage = (self._run("_phones", pcm)[1] - acoustic) / total
         return checks
 

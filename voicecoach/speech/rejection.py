@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..content.phrases import Answer
+from .endpoint import levels_db
 
 CAUTIOUS = ("stop", "pause", "repeat", "help", "slower", "how_many_left")
 """Answers whose only effect is to stop, wait, slow down or explain: accepting one by mistake is
@@ -132,6 +133,11 @@ def judge(c: Checks, t: SphinxTuning) -> bool:
     ok = (c.verified and fits) or unverified_ok or nearly
     return ok and not vetoed(c, t)
 
+def phone_loop_matters(c: Checks) -> bool:
+    """Whether ``garbage`` can change ``judge``: not for a verified answer without opposites (outside barge-in)."""
+    return c.strict or c.has_opposite or not c.verified
+
+
 def vetoed(c: Checks, t: SphinxTuning) -> bool:
     """Rejected whatever the free decode and the phone loop say: too close to an opposite answer
     (or the runner-up is one), or the answer leaves loud speech out."""
@@ -156,13 +162,9 @@ def loud_outside(pcm: bytes, words: list[tuple[int, int]], loud_db: float = 6.0,
     """Frames (10 ms) at least ``loud_db`` over the utterance's quiet level (its 10th percentile: the
     endpointer keeps silence around speech) lying more than ``pad`` frames before the first of ``words``
     (start, end frame) or after the last: the larger count of the two sides."""
-    if not words:
+    level = levels_db(pcm, 320)  # 10 ms frames, as the decoder's
+    if not words or len(level) == 0:
         return 0
-    x = np.frombuffer(pcm, np.int16).astype(np.float64)
-    n = len(x) // 160
-    if n == 0:
-        return 0
-    level = 10.0 * np.log10((x[: n * 160].reshape(n, 160) ** 2).mean(axis=1) + 1.0)
     loud = level >= np.percentile(level, 10) + loud_db
     first, last = words[0][0], words[-1][1]
     return int(max(loud[: max(0, first - pad)].sum(), loud[last + 1 + pad:].sum()))

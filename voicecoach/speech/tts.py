@@ -33,7 +33,7 @@ CACHE_VERSION = 2
 MAX_PIECE_CHARS = 60
 """Longest text piper synthesizes in one call. Its memory grows with the length of the audio: a
 10-second sentence took 197 MB on top of the loaded voice, the same sentence in pieces of at most
-60 characters 65 MB (measured), and that spike set the coach's peak memory."""
+60 characters 85 MB (measured), and that spike set the coach's peak memory."""
 _MAGIC = b"VCTTS1\n"
 _HEADER = struct.Struct("<I32s")
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")
