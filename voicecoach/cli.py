@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from . import simulate as sim
+from .memory import return_large_blocks
 from .app import Content, build_coach, start_time
 from .coach.clock import FakeClock
 from .coach.record import summary_sentences
@@ -38,6 +39,7 @@ class OutputError(Exception):
 
 
 def main(argv: list[str] | None = None) -> int:
+    return_large_blocks()  # before the recognizer and the voice load
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
