@@ -11,7 +11,7 @@ coach's events use too), so every figure is measured on the audio itself:
 - barge-in latency: last sample of "pause" (or the final "stop") said while the coach speaks
   -> the last audible sample before the cut, i.e. the moment the output went silent.
 - CPU (percent of one core, /proc/PID/stat) and peak RSS (/proc/PID/status VmHWM) of the
-  `voicecoach run` process idle-listening and during the session.
+  `voicecoach run` process and its child (the free decoder), summed, idle-listening and during the session.
 - start-up: process start -> first audible sample of the greeting, cold (an empty
   VOICECOACH_HOME, so no TTS cache) and warm (every fixed line cached, as after a first run).
 """
@@ -145,24 +145,45 @@ class CoachProcess:
             self.next(min(left, 0.5))
 
     # ------------------------------------------------------------------ /proc
+    def pids(self) -> list[int]:
+        """The process and its descendants (the recognizer's free decoder runs in a child)."""
+        out, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            out.append(pid)
+            for task in Path(f"/proc/{pid}/task").glob("*/children"):
+                try:
+                    todo.extend(int(c) for c in task.read_text().split())
+                except (OSError, ValueError):
+                    pass
+        return out
+
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the process so far (all its threads)."""
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+        """User + system CPU time so far of the process and its children (all their threads)."""
+        total = 0.0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+            except OSError:
+                pass
+        return total
 
     def memory(self) -> tuple[float, float]:
-        """(current RSS, peak RSS) in MB; also kept as the maxima seen."""
+        """(current RSS, peak RSS) in MB of the process and its children, summed (the sum of each one's peak:
+        never less than the peak of the sum); also kept as the maxima seen."""
         rss = hwm = 0.0
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        rss = int(line.split()[1]) / 1024
-                    elif line.startswith("VmHWM:"):
-                        hwm = int(line.split()[1]) / 1024
-        except OSError:
-            pass
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    for line in f:
+                        if line.startswith("VmRSS:"):
+                            rss += int(line.split()[1]) / 1024
+                        elif line.startswith("VmHWM:"):
+                            hwm += int(line.split()[1]) / 1024
+            except OSError:
+                pass
         self.max_rss_mb = max(self.max_rss_mb, rss)
         self.peak_rss_mb = max(self.peak_rss_mb, hwm)
         return rss, hwm

@@ -69,10 +69,11 @@ def mic_speech_end(rec, since: float) -> float | None:
 
 _MEMORY_STEPS = """
 import json, sys
-def rss():
-    for line in open('/proc/self/status'):
-        if line.startswith('VmRSS:'):
-            return int(line.split()[1]) / 1024
+import glob
+def rss():  # this process and its children (the free decoder)
+    pids = ['self'] + [c for t in glob.glob('/proc/self/task/*/children') for c in open(t).read().split()]
+    return sum(int(line.split()[1]) / 1024 for p in pids for line in open(f'/proc/{p}/status')
+               if line.startswith('VmRSS:'))
 out = {'python': rss()}
 from voicecoach.app import Content
 from voicecoach.audio import Microphone, Speaker

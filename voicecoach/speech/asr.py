@@ -122,6 +122,9 @@ class Recognizer:
         """Where every decoded utterance is written as a WAV (for debugging and benchmarks), or None."""
         self._saved = 0
 
+    def close(self) -> None:
+        """Release what the engine holds outside this process (a helper process); safe to call twice."""
+
     def set_context(self, context: str, strict: bool = False) -> None:
         """Listen for ``context`` (plus global commands); strict: barge-in, only stop/pause."""
         if context not in self.grammar.sentences:

@@ -3,8 +3,9 @@
 Each context's sentences become a minimal word graph (a finite-state grammar whose last
 words lead straight into its final state, decoded with ``bestpath`` off so a hypothesis
 must complete a sentence). A grammar decoder forces every sound onto some listed sentence,
-so ``measure`` gathers the evidence for and against its answer (more decodes, cheapest first,
-and only while they can change the decision) and ``rejection.judge`` decides.
+so ``measure`` gathers the evidence for and against its answer (more decodes, only while they can
+change the decision; the slowest, the free decode, runs in its own process beside them:
+``free_decode``) and ``rejection.judge`` decides.
 
 Every decode starts with a fresh front end: the model's noise removal (``remove_noise``) otherwise
 carries its noise estimate from one decode to the next, so the same audio scored differently on
@@ -16,22 +17,18 @@ from __future__ import annotations
 import logging
 import math
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pocketsphinx
 
 from ..content.phrases import Answer
 from .asr import Grammar, Recognizer, meaning, opposite
+from .free_decode import FreeDecoder, model_paths
 from .rejection import (Checks, SphinxTuning, confidence, judge, loud_outside, phone_loop_matters, sound_distance,
                         vetoed)
 
 log = logging.getLogger("voicecoach")
-
-def model_paths() -> tuple[Path, Path, Path, Path]:
-    """(acoustic model, dictionary, language model, phone language model) shipped in the wheel."""
-    base = Path(pocketsphinx.get_model_path()) / "en-us"
-    return base / "en-us", base / "cmudict-en-us.dict", base / "en-us.lm.bin", base / "en-us-phone.lm.bin"
-
 
 def dawg(sentences: list[str]) -> tuple[int, int, list[tuple]]:
     """A minimal acyclic word graph for ``sentences``: (n states, start, transitions).
@@ -73,6 +70,25 @@ def dawg(sentences: list[str]) -> tuple[int, int, list[tuple]]:
     return end + 1, start, trans
 
 
+def _stems(word: str) -> list[str]:
+    """Dictionary words a missing ``word`` may be derived from (see ``_guess``)."""
+    out = [word[:-4] + "ized"] if word.endswith("ised") else []
+    return out + [word[: -len(suffix)] for suffix in ("'s", "s") if word.endswith(suffix) and len(word) > len(suffix)]
+
+
+def _guess(word: str, look: Callable[[str], str | None]) -> str | None:
+    """Phones for a word CMUdict lacks: a British spelling or a plural/possessive of a word it has."""
+    if word.endswith("ised") and look(word[:-4] + "ized"):  # British spelling
+        return look(word[:-4] + "ized")
+    for suffix in ("'s", "s"):
+        base = word[: -len(suffix)]
+        if word.endswith(suffix) and base and look(base):
+            stem = look(base)
+            return stem + (" IH Z" if stem.split()[-1] in ("S", "Z", "SH", "CH", "JH", "ZH")
+                           else " S" if stem.split()[-1] in ("P", "T", "K", "F", "TH") else " Z")
+    return None
+
+
 class PocketSphinxRecognizer(Recognizer):
     """Context grammars on PocketSphinx, verified by an unconstrained decode."""
 
@@ -81,12 +97,11 @@ class PocketSphinxRecognizer(Recognizer):
     def __init__(self, grammar: Grammar, tuning: SphinxTuning | None = None) -> None:
         super().__init__(grammar)
         self.tuning = t = tuning or SphinxTuning()
-        hmm, dic, lm, phone_lm = model_paths()
+        hmm, _, _, phone_lm = model_paths()
         self.model_dir = hmm
-        self._ver = pocketsphinx.Decoder(hmm=str(hmm), dict=str(dic), lm=str(lm), beam=t.verify_beam,
-                                         pbeam=t.verify_beam, wbeam=1e-20, lpbeam=1e-20, lponlybeam=1e-20,
-                                         loglevel="FATAL")
+        self._free = FreeDecoder(t.verify_beam)  # loads in its own process while the grammars are built here
         pronunciations, self._dropped = self._pronunciations()
+        self._phones = {w: p for w, p in pronunciations.items() if not w.endswith(")")}
         with tempfile.TemporaryDirectory(prefix="voicecoach-") as tmp:  # the grammar decoder needs only
             words = Path(tmp) / "grammar.dict"                           # the grammar's words (-22 MB)
             words.write_text("".join(f"{w} {p}\n" for w, p in sorted(pronunciations.items())), encoding="utf-8")
@@ -98,45 +113,35 @@ class PocketSphinxRecognizer(Recognizer):
         for context in self.grammar.sentences:
             self._search(context)
 
+    def close(self) -> None:
+        self._free.close()
+
     # ------------------------------------------------------------------ grammars
     def _pronunciations(self) -> tuple[dict[str, str], set[str]]:
         """Every grammar word's phones (CMUdict, else derived from a known word, which the verification
         decoder learns too) and the words without any (sentences with them are left out)."""
         dropped: set[str] = set()
         found: dict[str, str] = {}
-        added: list[tuple[str, str]] = []
-        words = {w for ss in self.grammar.sentences.values() for s in ss for w in s.split()}
-        for word in sorted(words):
-            phones = self._ver.lookup_word(word)
-            if phones is None:
-                phones = self._guess(word)
+        added: dict[str, str] = {}
+        words = sorted({w for ss in self.grammar.sentences.values() for s in ss for w in s.split()})
+        known = self._free.pronunciations(words)
+        unknown = [w for w in words if not known[w]]
+        stems = self._free.pronunciations(sorted({c for w in unknown for c in _stems(w)}))
+        for word in words:
+            if not known[word]:
+                phones = _guess(word, lambda w: (stems.get(w) or [None])[0])
                 if phones is None:
                     dropped.add(word)
                     continue
-                added.append((word, phones))
-            found[word] = phones
-            for k in range(2, 10):  # CMUdict's other pronunciations: "the(2)", "either(2)"
-                other = self._ver.lookup_word(f"{word}({k})")
-                if other is None:
-                    break
-                found[f"{word}({k})"] = other
-        for i, (word, phones) in enumerate(added):
-            self._ver.add_word(word, phones, i == len(added) - 1)
+                added[word] = phones
+                known[word] = [phones]
+            for k, phones in enumerate(known[word]):  # CMUdict's other pronunciations: "the(2)", "either(2)"
+                found[word if k == 0 else f"{word}({k + 1})"] = phones
+        if added:
+            self._free.add_words(added)
         if dropped:
             log.warning("pocketsphinx: no pronunciation for %s; sentences with them are left out", sorted(dropped))
         return found, dropped
-
-    def _guess(self, word: str) -> str | None:
-        look = self._ver.lookup_word
-        if word.endswith("ised") and look(word[:-4] + "ized"):  # British spelling
-            return look(word[:-4] + "ized")
-        for suffix in ("'s", "s"):
-            base = word[: -len(suffix)]
-            if word.endswith(suffix) and base and look(base):
-                stem = look(base)
-                return stem + (" IH Z" if stem.split()[-1] in ("S", "Z", "SH", "CH", "JH", "ZH")
-                               else " S" if stem.split()[-1] in ("P", "T", "K", "F", "TH") else " Z")
-        return None
 
     def _sentences(self, context: str) -> list[str]:
         return [s for s in self.grammar.sentences[context] if not self._dropped.intersection(s.split())]
@@ -197,24 +202,16 @@ class PocketSphinxRecognizer(Recognizer):
         return self._math.log(x) if x > 0 else -1e12
 
     def _sounds(self, text: str | None) -> str | None:
-        """The phones of ``text`` (homophones match: "know" = "no", "for" = "four")."""
-        phones = [self._ver.lookup_word(w) for w in (text or "").split()]
+        """The phones of the grammar sentence ``text`` (compared with the free decode's: "know" = "no")."""
+        phones = [self._phones.get(w) for w in (text or "").split()]
         return " ".join(phones) if phones and None not in phones else None
-
-    def _verify(self, pcm: bytes) -> str | None:
-        v = self._ver
-        v.reinit_feat()
-        v.start_utt()
-        v.process_raw(pcm, full_utt=True)
-        v.end_utt()
-        hyp = v.hyp()
-        return hyp.hypstr if hyp is not None else None
 
     def measure(self, pcm: bytes, whole: bool = False) -> Checks:
         """Grammar decode plus the evidence for or against its answer (see module doc).
 
         ``whole``: only whole, sure answers count (the early check), so stop measuring as soon as
         the answer could go on, does not beat the others clearly, or the free decode heard something else."""
+        self._free.start(pcm)  # on the other core while the grammar decodes run here
         search = self._strict(self.context) if self.strict else self.context
         text, acoustic, words = self._run(search, pcm)
         answer = self.grammar.parse(text, self.context) if text else None
@@ -240,19 +237,22 @@ class PocketSphinxRecognizer(Recognizer):
             text3, acoustic3, _ = self._run(against, pcm)
             checks.contrast = (acoustic - acoustic3) / frames if text3 else math.inf
             checks.outside = loud_outside(pcm, words)
-        # cheap decodes first: the free decode (about 60 % of the time) and the phone loop (25 %) only when
-        # they can change the decision
+        # the free decode's result (it began on the other core) and the phone loop only when they can change the decision
         if vetoed(checks, self.tuning) or (whole and not self.strict and checks.margin < self.tuning.early_min_margin):
             return checks
-        said = checks.said = self._verify(pcm)
+        # the phone loop matters whatever the free decode says for barge-in and answers with opposites: decode it
+        # here while the free decode finishes on the other core
+        garbage = self._run("_phones", pcm)[1] if self.strict or checks.has_opposite else None
+        free = self._free.result()
+        said = checks.said = free.text
         heard = self.grammar.parse(said, self.context) if said else None
-        sounds, expected = self._sounds(said), self._sounds(text)
+        sounds, expected = free.phones, self._sounds(text)
         checks.verified = (heard is not None and meaning(heard) == meaning(answer)) or (
             sounds is not None and sounds == expected)
         checks.sound_distance = sound_distance(sounds, expected)
         if (whole and not checks.verified) or not phone_loop_matters(checks):
             return checks
-        checks.garbage = (self._run("_phones", pcm)[1] - acoustic) / total
+        checks.garbage = ((garbage if garbage is not None else self._run("_phones", pcm)[1]) - acoustic) / total
         return checks
 
     def judge(self, c: Checks) -> bool:
