@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.speech.tts import (MAX_PIECE_CHARS, Speech, TTSError, Voice, default_cache_dir, split_pieces,
-                                   split_sentences)
+from voicecoach.speech.tts import (KEEP_LEAD_MS, MAX_PIECE_CHARS, QUIET, Speech, TTSError, Voice, default_cache_dir,
+                                   split_pieces, split_sentences, trim_lead)
 
 LINE = "Lie face down and let your back relax."
 
@@ -42,6 +42,26 @@ def test_a_line_is_audible_with_a_plausible_duration(voice):
     short = voice.speech("Seven.")
     assert 0.2 < short.duration < 1.5
     assert rms(short) > 1000
+
+
+def lead_ms(speech: Speech) -> float:
+    samples = array("h", speech.pcm)
+    first = next(i for i, s in enumerate(samples) if abs(s) > QUIET)
+    return 1000 * first / speech.sample_rate
+
+
+def test_a_line_starts_sounding_at_once(voice):
+    """Piper begins most lines with ~45 ms of silence; it is cut to KEEP_LEAD_MS, so replies start sooner."""
+    for line in (LINE, "Seven.", "Is the pain better, worse, or the same?", "Well done."):
+        assert lead_ms(voice.speech(line)) <= KEEP_LEAD_MS + 0.1, line
+
+
+def test_trim_lead_keeps_the_sound_and_a_little_silence_before_it():
+    quiet, sound = [3, -5] * 500, [2000, -2000, 100]
+    pcm = array("h", quiet + sound + quiet).tobytes()
+    out = array("h", trim_lead(pcm, 16000, keep_ms=5))
+    assert out.tolist() == (quiet + sound + quiet)[1000 - 80:]
+    assert trim_lead(array("h", quiet).tobytes(), 16000) == array("h", quiet).tobytes()  # all silence: unchanged
 
 
 def test_cache_hit_returns_identical_bytes_without_loading_the_model(voice, cache):

@@ -211,7 +211,8 @@ class PocketSphinxRecognizer(Recognizer):
 
         ``whole``: only whole, sure answers count (the early check), so stop measuring as soon as
         the answer could go on, does not beat the others clearly, or the free decode heard something else."""
-        self._free.start(pcm)  # on the other core while the grammar decodes run here
+        if self.live:  # on the other core while the grammar decodes run here (a recording: only if needed)
+            self._free.start(pcm)
         search = self._strict(self.context) if self.strict else self.context
         text, acoustic, words = self._run(search, pcm)
         answer = self.grammar.parse(text, self.context) if text else None
@@ -242,6 +243,8 @@ class PocketSphinxRecognizer(Recognizer):
             return checks
         # the phone loop matters whatever the free decode says for barge-in and answers with opposites: decode it
         # here while the free decode finishes on the other core
+        if not self.live:
+            self._free.start(pcm)
         garbage = self._run("_phones", pcm)[1] if self.strict or checks.has_opposite else None
         free = self._free.result()
         said = checks.said = free.text

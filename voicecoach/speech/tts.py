@@ -24,12 +24,19 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import platformdirs
 
 from ..audio.wav import write_wav
 
-CACHE_VERSION = 2
-"""Bumped when synthesis changes in a way that must invalidate every cached line (2: long sentences in pieces)."""
+CACHE_VERSION = 3
+"""Bumped when synthesis changes in a way that must invalidate every cached line (2: long sentences in pieces;
+3: leading silence trimmed)."""
+QUIET = 64
+"""Samples at or below this magnitude (about -54 dBFS) are silence (the speaker's threshold too)."""
+KEEP_LEAD_MS = 5
+"""Silence kept before a line's first sound: piper starts most lines with ~45 ms of it (median, measured on
+the coach's 197 fixed lines), which only delays every reply; the speaker adds its own short pad."""
 MAX_PIECE_CHARS = 60
 """Longest text piper synthesizes in one call. Its memory grows with the length of the audio: a
 10-second sentence took 197 MB on top of the loaded voice, the same sentence in pieces of at most
@@ -40,6 +47,14 @@ _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
 JOINING_WORDS = frozenset("and or but then so with while until to toward towards under on in from".split())
 """Words a long clause may be cut before (a pause there sounds natural)."""
+
+
+def trim_lead(pcm: bytes, rate: int, keep_ms: int = KEEP_LEAD_MS) -> bytes:
+    """``pcm`` (int16) without the silence before its first sound, but for ``keep_ms`` of it."""
+    x = np.frombuffer(pcm, np.int16)
+    loud = np.flatnonzero(np.abs(x.astype(np.int32)) > QUIET)
+    start = max(0, int(loud[0]) - rate * keep_ms // 1000) if len(loud) else 0
+    return x[start:].tobytes()
 
 
 class TTSError(Exception):
@@ -207,7 +222,7 @@ class Voice:
             with self._running:  # one piper run at a time: two at once hold two sets of buffers (+45 MB)
                 chunks += [chunk.audio_int16_bytes for chunk in piper.synthesize(piece, syn_config=self._config)]
         self.synthesized += 1
-        return b"".join(chunks)
+        return trim_lead(b"".join(chunks), self.sample_rate)
 
     # ------------------------------------------------------------------ cache
 
