@@ -70,22 +70,21 @@ def dawg(sentences: list[str]) -> tuple[int, int, list[tuple]]:
     return end + 1, start, trans
 
 
-def _stems(word: str) -> list[str]:
-    """Dictionary words a missing ``word`` may be derived from (see ``_guess``)."""
-    out = [word[:-4] + "ized"] if word.endswith("ised") else []
-    return out + [word[: -len(suffix)] for suffix in ("'s", "s") if word.endswith(suffix) and len(word) > len(suffix)]
+def _derivations(word: str) -> list[tuple[str, bool]]:
+    """Dictionary words a word CMUdict lacks may be said like: (word, True when a plural or possessive ending
+    is added to it). British spellings ("-ised" as "-ized"), then "'s" and "s" endings."""
+    out = [(word[:-4] + "ized", False)] if word.endswith("ised") else []
+    return out + [(word[: -len(end)], True) for end in ("'s", "s") if word.endswith(end) and len(word) > len(end)]
 
 
 def _guess(word: str, look: Callable[[str], str | None]) -> str | None:
-    """Phones for a word CMUdict lacks: a British spelling or a plural/possessive of a word it has."""
-    if word.endswith("ised") and look(word[:-4] + "ized"):  # British spelling
-        return look(word[:-4] + "ized")
-    for suffix in ("'s", "s"):
-        base = word[: -len(suffix)]
-        if word.endswith(suffix) and base and look(base):
-            stem = look(base)
-            return stem + (" IH Z" if stem.split()[-1] in ("S", "Z", "SH", "CH", "JH", "ZH")
-                           else " S" if stem.split()[-1] in ("P", "T", "K", "F", "TH") else " Z")
+    """Phones for a word CMUdict lacks, from the first of its ``_derivations`` that ``look`` knows."""
+    for stem, ending in _derivations(word):
+        phones = look(stem)
+        if phones:
+            last = phones.split()[-1]
+            return phones if not ending else phones + (" IH Z" if last in ("S", "Z", "SH", "CH", "JH", "ZH")
+                                                       else " S" if last in ("P", "T", "K", "F", "TH") else " Z")
     return None
 
 
@@ -99,9 +98,9 @@ class PocketSphinxRecognizer(Recognizer):
         self.tuning = t = tuning or SphinxTuning()
         hmm, _, _, phone_lm = model_paths()
         self.model_dir = hmm
-        self._free = FreeDecoder(t.verify_beam)  # loads in its own process while the grammars are built here
+        self._free = FreeDecoder(t.verify_beam)  # the free decode and the whole dictionary: in a child process
         pronunciations, self._dropped = self._pronunciations()
-        self._phones = {w: p for w, p in pronunciations.items() if not w.endswith(")")}
+        self._phones = {w: p for w, p in pronunciations.items() if not w.endswith(")")}  # first pronunciations
         with tempfile.TemporaryDirectory(prefix="voicecoach-") as tmp:  # the grammar decoder needs only
             words = Path(tmp) / "grammar.dict"                           # the grammar's words (-22 MB)
             words.write_text("".join(f"{w} {p}\n" for w, p in sorted(pronunciations.items())), encoding="utf-8")
@@ -126,7 +125,7 @@ class PocketSphinxRecognizer(Recognizer):
         words = sorted({w for ss in self.grammar.sentences.values() for s in ss for w in s.split()})
         known = self._free.pronunciations(words)
         unknown = [w for w in words if not known[w]]
-        stems = self._free.pronunciations(sorted({c for w in unknown for c in _stems(w)}))
+        stems = self._free.pronunciations(sorted({stem for w in unknown for stem, _ in _derivations(w)}))
         for word in words:
             if not known[word]:
                 phones = _guess(word, lambda w: (stems.get(w) or [None])[0])
