@@ -79,7 +79,8 @@ class FreeDecoder:
         _widen(to_child_w)
         cmd = [sys.executable, "-m", "voicecoach.speech.free_decode", str(to_child_r), str(from_child_w), repr(self.beam)]
         try:
-            self._proc = subprocess.Popen(cmd, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL)
+            self._proc = subprocess.Popen(cmd, pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL,
+                                          env=_env())
         except OSError as exc:
             raise FreeDecoderError(f"cannot start the speech recognizer's helper process: {exc}") from exc
         finally:
@@ -147,6 +148,13 @@ class FreeDecoder:
     def close(self) -> None:
         """Stop the child (also done when this object is collected)."""
         self._finalizer()
+
+
+def _env() -> dict[str, str]:
+    """The child's environment: ours, with this package importable even when it is not installed."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH", "")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
 
 
 def _widen(fd: int) -> None:
