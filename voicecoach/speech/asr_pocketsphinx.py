@@ -26,7 +26,7 @@ from ..content.phrases import Answer
 from .asr import Grammar, Recognizer, meaning, opposite
 from .free_decode import FreeDecoder, model_paths
 from .rejection import (Checks, SphinxTuning, confidence, judge, loud_outside, phone_loop_matters, sound_distance,
-                        vetoed)
+                        speech_over_noise, vetoed)
 
 log = logging.getLogger("voicecoach")
 
@@ -237,6 +237,7 @@ class PocketSphinxRecognizer(Recognizer):
             text3, acoustic3, _ = self._run(against, pcm)
             checks.contrast = (acoustic - acoustic3) / frames if text3 else math.inf
             checks.outside = loud_outside(pcm, words)
+            checks.snr = speech_over_noise(pcm)
         # the free decode's result (it began on the other core) and the phone loop only when they can change the decision
         if vetoed(checks, self.tuning) or (whole and not self.strict and checks.margin < self.tuning.early_min_margin):
             return checks
@@ -274,8 +275,8 @@ class PocketSphinxRecognizer(Recognizer):
     def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
         c = self.measure(pcm)
         ok = self.judge(c)
-        log.debug("pocketsphinx %r verify=%r verified=%d margin=%.1f garbage=%.1f opposite=%.1f outside=%d "
-                  "runner-up=%r -> %s", c.text, c.said, c.verified, c.margin, c.garbage, c.contrast, c.outside,
+        log.debug("pocketsphinx %r verify=%r verified=%d margin=%.1f garbage=%.1f opposite=%.1f outside=%d snr=%.1f "
+                  "runner-up=%r -> %s", c.text, c.said, c.verified, c.margin, c.garbage, c.contrast, c.outside, c.snr,
                   c.runner_up,
                   "accept" if ok else "reject")
         return c.text, (c.answer if ok else None), confidence(c.verified, c.margin, c.garbage)

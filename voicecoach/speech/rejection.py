@@ -13,7 +13,8 @@ A grammar decoder forces every sound onto some listed sentence, so the winner is
 2. it beats its opposite answers ("yes"/"no", digits more than one apart, better/worse...:
    a decode restricted to them) by ``opposite_margin``, verified or not; and
 3. for answers that have opposites, the answer accounts for the speech: little loud sound before its
-   first word or after its last was taken as silence (``outside``), else part was not understood.
+   first word or after its last was taken as silence (``outside``), else part was not understood; and
+   the speech stands well over the noise (``snr``): in loud noise such answers were often wrong.
 
 Margins between grammar decodes are acoustic log scores per frame of the answer's words (the
 silence around a word must not dilute them); ``garbage`` is per frame of the utterance.
@@ -71,6 +72,10 @@ class SphinxTuning:
     """Most loud 10 ms frames (6 dB over the utterance's quiet frames) an answer that has opposites may leave
     unexplained before its first word or after its last: more, and part of what was said was not understood
     ("zero out of ten" at 10 dB SNR as "two" and 290 ms of speech taken as silence); 25 costs 0.5 % of real answers."""
+    min_snr: float = 15.0
+    """Least an answer that has opposites needs its speech to stand over the noise (``snr``, dB). Benchmark answers
+    accepted at 10 dB SNR measure 10-13 here and were wrong 3 times in 14 (one "zero out of ten" heard as two),
+    at 20 dB 19-22 (1 wrong in 71); 15 costs 6 of 297 real answers (2 %)."""
     early_min_margin: float = 5.0
     """Ending an utterance early (after a short pause) also needs the answer to beat every other answer
     by this much: one word of a longer answer, heard in noise, can verify on its own ("zero" as two)."""
@@ -111,6 +116,9 @@ class Checks:
     """How much better the answer fits than its best opposite."""
     sound_distance: float = 1.0
     """Phone edit distance between the free decode and the answer, over the longer one (0: same sounds)."""
+    snr: float = math.inf
+    """How far the utterance's loud 30 ms frames stand over its quiet ones (90th vs 10th percentile level, dB):
+    the endpointer keeps silence around speech, so this is about the speech-to-noise ratio."""
     outside: int = 0
     """Loud 10 ms frames before the answer's first word or after its last (the larger side): speech it leaves out."""
 
@@ -140,9 +148,10 @@ def phone_loop_matters(c: Checks) -> bool:
 
 def vetoed(c: Checks, t: SphinxTuning) -> bool:
     """Rejected whatever the free decode and the phone loop say: too close to an opposite answer
-    (or the runner-up is one), or the answer leaves loud speech out."""
+    (or the runner-up is one), or (answers with opposites) it leaves loud speech out or the noise is too loud."""
     near_opposite = c.runner_up_opposite and c.margin < t.opposite_margin
-    return c.contrast < t.opposite_margin or near_opposite or (c.has_opposite and c.outside > t.max_outside)
+    return c.contrast < t.opposite_margin or near_opposite or (
+        c.has_opposite and (c.outside > t.max_outside or c.snr < t.min_snr))
 
 
 def sound_distance(a: str | None, b: str | None) -> float:
@@ -156,6 +165,12 @@ def sound_distance(a: str | None, b: str | None) -> float:
         for j, q in enumerate(y, 1):
             prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (p != q))
     return row[-1] / max(len(x), len(y))
+
+
+def speech_over_noise(pcm: bytes) -> float:
+    """``Checks.snr`` of an utterance: 90th minus 10th percentile of its 30 ms frame levels (dB)."""
+    level = levels_db(pcm)
+    return float(np.percentile(level, 90) - np.percentile(level, 10)) if len(level) else 0.0
 
 
 def loud_outside(pcm: bytes, words: list[tuple[int, int]], loud_db: float = 6.0, pad: int = 3) -> int:
