@@ -221,6 +221,25 @@ def test_the_slow_checks_run_only_when_they_can_change_the_answer(rec, tmp_path,
         assert ("_phones" in searches) == phones, (text, searches)
 
 
+def test_live_audio_starts_the_free_decode_first_a_recording_only_when_needed(rec, tmp_path, monkeypatch):
+    """Live, the free decode starts with the utterance (it runs beside the grammar decodes); offline it starts
+    only once the rules need it, after the grammar decodes. The answer is the same either way."""
+    events = []
+    run, start = rec._run, rec._free.start
+    monkeypatch.setattr(rec, "_run", lambda search, pcm: events.append("grammar") or run(search, pcm))
+    monkeypatch.setattr(rec._free, "start", lambda pcm: events.append("free") or start(pcm))
+    rec.set_context("yesno")
+    pcm = read_wav(synth(tmp_path, "flite", "slt", "yes"))
+    heard = {}
+    for live in (True, False):
+        events.clear()
+        heard[live] = rec.recognize(pcm, live=live)
+        assert "free" in events, live
+        assert (events[0] == "free") == live, (live, events)
+    assert heard[True].answer == heard[False].answer == Answer("yesno", "yes", "yes")
+    assert rec.live  # back to live for the microphone
+
+
 def test_extendable_means_a_longer_sentence_says_something_else(rec):
     rec.set_context("yesno")
     assert not rec.extendable("yes") and not rec.extendable("no")  # "yes please", "no i don't": same answer

@@ -150,7 +150,7 @@ def _init() -> None:
 def _recognize(job: dict) -> dict:
     from ..speech.asr import read_wav
     _rec.set_context(job["context"])
-    heard = _rec.recognize(read_wav(job["file"]))
+    heard = _rec.recognize(read_wav(job["file"]), live=job.get("live", False))
     got = (heard.answer.kind, heard.answer.value) if heard.answer else None
     return {**job, "got": got, "heard_text": heard.text, "confidence": heard.confidence, "ms": heard.ms,
             "engine": heard.engine}

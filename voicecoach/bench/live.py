@@ -417,13 +417,13 @@ INTENT_CONTEXT = {"repeat": "idle", "start": "idle", "resume": "global", "pause"
 
 def latency_causes(patient: "Patient", said: set[str]) -> dict:
     """What the recognition part of a turn is made of: the endpointer's hangover (fixed) and the
-    decode time of each phrase the patient said, recognized offline by the same code."""
+    decode time of each phrase the patient said, recognized offline by the same code as live audio is."""
     from ..speech.asr import EARLY_FRAMES
     from ..speech.endpoint import FRAME_MS, Endpointer
     from .accuracy import recognize_all
 
     jobs = [dict(source="live", group=intent, condition="live", context=INTENT_CONTEXT[intent],
-                 file=str(patient.clip(text)), text=text, expected=None)
+                 file=str(patient.clip(text)), text=text, expected=None, live=True)
             for intent, texts in SAY.items() for text in texts if text in said]
     rows = recognize_all(jobs, workers=1)
     decode = {r["text"]: r["ms"] for r in rows}

@@ -148,11 +148,12 @@ class Recognizer:
         """Force the current utterance to end; its Heard, or None when there was no speech."""
         return next(reversed([self._decode_timed(u) for u, _ in self.endpointer.flush()]), None)
 
-    def recognize(self, pcm: bytes) -> Heard:
-        """Recognize a whole recording: the first accepted utterance, else the last one heard."""
+    def recognize(self, pcm: bytes, live: bool = False) -> Heard:
+        """Recognize a whole recording: the first accepted utterance, else the last one heard.
+        ``live``: spend CPU as for audio arriving live (same answers; ``Heard.ms`` is then a live turn's)."""
         self.endpointer.flush()
         self.endpointer.prime(pcm)
-        self.live = False
+        self.live = live
         try:
             results = [self._decode_timed(u) for u, _ in self.endpointer.feed(pcm) + self.endpointer.flush()]
         finally:
