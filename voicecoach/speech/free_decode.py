@@ -61,9 +61,9 @@ class FreeDecoder:
 
     def __init__(self, beam: float) -> None:
         self.beam = beam
-        self._conn: Connection | None = None
         self._proc: subprocess.Popen | None = None
         self._pending: int | None = None
+        """The request whose result ``result`` returns (start() clears it before any restart)."""
         self._seq = 0
         self._added: dict[str, str] = {}
         self._spawn()
@@ -88,7 +88,6 @@ class FreeDecoder:
             os.close(from_child_w)
         self._send_conn = Connection(to_child_w, readable=False)
         self._conn = Connection(from_child_r, writable=False)
-        self._pending = None
         self._finalizer = weakref.finalize(self, _stop, self._proc, self._send_conn, self._conn)
         if self._added:  # a restarted child learns the words its predecessor was taught
             self._send("add", self._added)
