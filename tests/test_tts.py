@@ -241,3 +241,31 @@ def test_default_cache_dir_follows_voicecoach_home(monkeypatch, tmp_path):
     monkeypatch.setenv("VOICECOACH_HOME", str(tmp_path))
     assert default_cache_dir() == tmp_path / "tts"
     assert Voice().cache_dir == tmp_path / "tts"
+
+
+PIPER_MEMORY_PROBE = """
+import sys, tempfile
+from voicecoach.memory import return_large_blocks
+from voicecoach.speech.tts import Voice
+return_large_blocks()  # as `voicecoach` starts
+def rss_kb():
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmRSS:"))
+voice = Voice(cache_dir=tempfile.mkdtemp())
+voice._load()
+loaded = rss_kb()
+for text in sys.argv[1:]:
+    voice.speech(text)
+print(rss_kb() - loaded)
+"""
+
+
+def test_piper_gives_its_working_memory_back_after_speaking():
+    """onnxruntime keeps its arena at the largest run's size (+100 MB after these lines) unless each run shrinks it."""
+    import subprocess
+    import sys
+
+    lines = [LONG, "Slowly push your upper body up with your arms and keep your hips on the floor.", LINE]
+    out = subprocess.run([sys.executable, "-c", PIPER_MEMORY_PROBE, *lines], capture_output=True, text=True,
+                         check=True, timeout=120)
+    grown_mb = int(out.stdout.strip()) / 1024
+    assert grown_mb < 40, f"resident memory stayed {grown_mb:.0f} MB above the loaded voice's"

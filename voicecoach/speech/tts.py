@@ -49,6 +49,29 @@ JOINING_WORDS = frozenset("and or but then so with while until to toward towards
 """Words a long clause may be cut before (a pause there sounds natural)."""
 
 
+class ShrinkingSession:
+    """An onnxruntime session whose memory arena gives back what a run grew it by, once the run is over.
+
+    onnxruntime keeps its arena at the largest size any run needed: after piper spoke a few lines,
+    115 MB more stayed resident (measured), and its peak was 50 MB higher; shrinking costs no
+    measurable time (turning the arena off instead made each piece 60 % slower)."""
+
+    def __init__(self, session) -> None:
+        import onnxruntime
+
+        self.session = session
+        """The session piper made."""
+        self.options = onnxruntime.RunOptions()
+        """Passed to every run: shrink the CPU arena at its end."""
+        self.options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+
+    def run(self, output_names, input_feed, run_options=None):
+        return self.session.run(output_names, input_feed, run_options or self.options)
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
+
+
 def trim_lead(pcm: bytes, rate: int, keep_ms: int = KEEP_LEAD_MS) -> bytes:
     """``pcm`` (int16) without the silence before its first sound, but for ``keep_ms`` of it."""
     x = np.frombuffer(pcm, np.int16)
@@ -209,6 +232,7 @@ class Voice:
                                    "(pip package piper-tts).") from None
                 try:
                     self._piper = PiperVoice.load(self.model, config_path=self.config_path)
+                    self._piper.session = ShrinkingSession(self._piper.session)
                 except Exception as exc:  # onnxruntime raises its own exception types
                     raise TTSError(f"The voice file {self.model} cannot be loaded ({exc}).") from None
                 self._config = SynthesisConfig(length_scale=self.length_scale)
