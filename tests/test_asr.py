@@ -210,8 +210,9 @@ def test_the_slow_checks_run_only_when_they_can_change_the_answer(rec, tmp_path,
     """A verified command ("start session") is accepted whatever the phone loop says: it is not run; an
     answer with an opposite ("yes") still needs it; barge-in always does."""
     searches = []
-    real = rec._run
+    real, loop = rec._run, rec._phone_loop
     monkeypatch.setattr(rec, "_run", lambda search, pcm: searches.append(search) or real(search, pcm))
+    monkeypatch.setattr(rec, "_phone_loop", lambda pcm: searches.append("_phones") or loop(pcm))
     for text, context, strict, phones in [("start session", "idle", False, False), ("yes", "yesno", False, True),
                                           ("stop", "yesno", True, True)]:
         searches.clear()
@@ -219,6 +220,21 @@ def test_the_slow_checks_run_only_when_they_can_change_the_answer(rec, tmp_path,
         heard = rec.recognize(read_wav(synth(tmp_path, "flite", "slt", text)))
         assert heard.text == text, (text, heard)
         assert ("_phones" in searches) == phones, (text, searches)
+
+
+def test_a_recording_heard_in_several_contexts_runs_the_phone_loop_once(rec, monkeypatch):
+    """The phone loop does not depend on the context: hearing the same audio again reuses its score."""
+    pcm = bytearray(read_wav(clips("stop", 1)[0]))
+    pcm[:2] = (12345).to_bytes(2, "little", signed=True)  # audio no other test decoded
+    searches = []
+    real = rec._run
+    monkeypatch.setattr(rec, "_run", lambda search, pcm: searches.append(search) or real(search, pcm))
+    heard = []
+    for context in ("yesno", "number", "pain"):
+        rec.set_context(context, strict=True)  # barge-in: the phone loop always counts
+        heard.append(rec.recognize(bytes(pcm)))
+    assert searches.count("_phones") == 1, searches
+    assert heard[0].answer == heard[1].answer == heard[2].answer
 
 
 def test_live_audio_starts_the_free_decode_first_a_recording_only_when_needed(rec, tmp_path, monkeypatch):

@@ -94,3 +94,17 @@ def test_close_ends_the_child():
     proc = decoder._proc
     decoder.close()
     assert proc.poll() is not None and decoder.pid is None
+
+
+def test_audio_decoded_again_reuses_its_result(free):
+    """A recording heard in several contexts (hear, the benchmark) is decoded once: shown by a dead child,
+    which the same audio does not need and other audio does."""
+    a, b = sample(3)[1:]
+    free.start(a)
+    first = free.result()
+    free._proc.kill()
+    free._proc.wait()
+    free.start(a)
+    assert free.result() == first and free.pid is None
+    free.start(b)  # new audio: the child is needed, and started again
+    assert free.result().text == in_process(b) and free.pid is not None
