@@ -95,6 +95,12 @@ def test_quick_benchmark_reports_every_figure(tmp_path):
     assert acc["dangerous"]["count"] >= 0
     assert acc["confusion"]["synthetic"] and acc["confusion"]["real"]
     assert acc["processing_ms"]["median"] > 0
+    first = acc["first_choice"]  # a ceiling: every accepted answer is its utterance's first choice
+    for cond in ("clean", "20dB", "10dB"):
+        assert first["synthetic"][cond]["correct"] >= acc["synthetic"][cond]["correct"]
+    assert first["real_budget_set"]["correct"] >= acc["real"]["budget_set"]["correct"]
+    assert first["false_accept"]["unknown"]["accepted"] >= acc["false_accept"]["unknown"]["accepted"]
+    assert first["synthetic"]["clean"]["correct"] > 0
 
     live = data["live"]
     assert live["response"]["n"] >= 3, live["notes"]

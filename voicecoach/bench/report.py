@@ -79,6 +79,14 @@ def causes(result: dict) -> dict[str, str]:
             f"(clean {fmt(acc['synthetic']['clean']['accuracy'], '%')}, 20 dB {fmt(acc['synthetic']['20dB']['accuracy'], '%')}, "
             f"10 dB {fmt(acc['synthetic']['10dB']['accuracy'], '%')})"
             + (f"; best voice {best} {fmt(voices[best], '%')} clean" if best else ""))
+        fc = acc.get("first_choice")
+        if fc:
+            out["accuracy"] += (
+                f". The grammar decode itself is the limit: taking its first choice every time (no rejection) gives "
+                f"clean {fmt(fc['synthetic']['clean']['accuracy'], '%')}, 10 dB {fmt(fc['synthetic']['10dB']['accuracy'], '%')}, "
+                f"real {fmt(fc['real_budget_set']['accuracy'], '%')}, the most any rejection could keep, and would answer "
+                f"_unknown_ clips {fmt(fc['false_accept']['unknown']['rate'], '%')} of the time with {fc['dangerous']} "
+                f"dangerous confusions")
     if "dangerous_confusions" in missed and acc:
         ex = acc["dangerous"]["examples"]
         out["dangerous_confusions"] = "; ".join(
@@ -132,7 +140,9 @@ def table(result: dict) -> str:
     """The readable report."""
     m, lines = result["machine"], []
     add = lines.append
-    add(f"VoiceCoach benchmark ({'quick' if result['quick'] else 'full'}), {result['date']}, took {result['duration_s']:.0f} s")
+    parts = {**((result.get("accuracy") or {}).get("timings_s") or {}), "live": result["timings_s"].get("live")}
+    add(f"VoiceCoach benchmark ({'quick' if result['quick'] else 'full'}), {result['date']}, took {result['duration_s']:.0f} s"
+        + (" (" + ", ".join(f"{k} {v:.0f} s" for k, v in parts.items() if v is not None) + ")" if parts else ""))
     add(f"Machine: {m['cores']} cores, {m['cpu_model']}, {m['system']}, Python {m['python']}")
     add(f"Engine: {result.get('engine', {}).get('engine')} ({result.get('engine', {}).get('model')}); "
         f"coach voice: {result.get('coach_voice')}; patient voice: {result.get('live', {}).get('patient_voice', '-')}")
@@ -162,6 +172,14 @@ def table(result: dict) -> str:
         add(f"Dangerous confusions: {d['count']} (synthetic {d['synthetic']}, real {d['real']})"
             + (": " + "; ".join(f"{e['text']!r} [{e['group']}, {e['condition']}] heard as {e['heard_text']!r}"
                                 for e in d["examples"][:6]) if d["count"] else ""))
+        fc = acc.get("first_choice")
+        if fc:
+            add("Without rejection (every grammar decode's first choice taken; accuracy can go no higher): "
+                + ", ".join(f"{k} {fmt(fc['synthetic'][k]['accuracy'], '%')} ({fc['synthetic'][k]['wrong']} wrong)"
+                            for k in CONDITIONS)
+                + f", real yes/no/stop/digits {fmt(fc['real_budget_set']['accuracy'], '%')} "
+                  f"({fc['real_budget_set']['wrong']} wrong); dangerous {fc['dangerous']}; false accepts _silence_ "
+                  f"{fmt(fc['false_accept']['silence']['rate'], '%')}, _unknown_ {fmt(fc['false_accept']['unknown']['rate'], '%')}")
         add("Most frequent confusions, expected -> heard (- = nothing), synthetic + real:")
         pairs = {}
         for src in ("synthetic", "real"):

@@ -62,6 +62,9 @@ class Heard:
     """Processing time for this utterance, in milliseconds."""
     early: bool = False
     """Ended at the early check (a sure, whole answer), not after the full 300 ms pause."""
+    first_choice: str | None = None
+    """The grammar decode's best sentence before the rejection checks, kept when rejected: what a decoder
+    that never asks again would have answered (the benchmark's ceiling on accuracy)."""
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ class Recognizer:
         if self.save_dir is not None:
             self._save(pcm, text if answer is not None else None)
         return Heard(text if answer is not None else None, answer, round(confidence, 3), self.engine, round(ms, 1),
-                     took_early)
+                     took_early, text)
 
     def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
         """One utterance -> (best text, answer or None when rejected, confidence)."""
