@@ -54,10 +54,10 @@ def run(quick: bool = False, work: Path | None = None, accuracy: bool = True, li
     from .live import LivePlan, run_live
     from .report import causes, check_budgets
 
-    log = log or (lambda msg: print(f"bench: {msg}", file=sys.stderr, flush=True))
+    t0 = time.monotonic()
+    log = log or (lambda msg: print(f"bench [{time.monotonic() - t0:4.0f} s]: {msg}", file=sys.stderr, flush=True))
     work = Path(work or default_work_dir())
     work.mkdir(parents=True, exist_ok=True)
-    t0 = time.monotonic()
     result: dict = {"quick": quick, "date": datetime.now().astimezone().isoformat(timespec="seconds"),
                     "machine": machine(), "engine": engine_info(), "coach_voice": coach_voice(), "timings_s": {}}
     if accuracy:
