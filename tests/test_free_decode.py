@@ -108,3 +108,23 @@ def test_audio_decoded_again_reuses_its_result(free):
     assert free.result() == first and free.pid is None
     free.start(b)  # new audio: the child is needed, and started again
     assert free.result().text == in_process(b) and free.pid is not None
+
+
+EXIT_PROBE = """
+import sys
+from voicecoach.speech.asr import read_wav
+from voicecoach.speech.free_decode import FreeDecoder
+free = FreeDecoder(float(sys.argv[1]))
+free.start(b"".join(read_wav(f) for f in sys.argv[2:]))  # ends before this decode does
+"""
+
+
+def test_a_coach_that_exits_mid_decode_leaves_no_traceback():
+    """The child finishes its decode after the parent has gone: it ends quietly (Ctrl-C must never show one)."""
+    import subprocess
+    import sys
+
+    files = sorted(DATA.glob("yes/*.wav"))[:5]
+    res = subprocess.run([sys.executable, "-c", EXIT_PROBE, repr(BEAM), *map(str, files)], capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-2000:]

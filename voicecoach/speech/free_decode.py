@@ -221,27 +221,28 @@ def _serve(read_fd: int, write_fd: int, beam: float) -> None:
         return out
 
     while True:
-        try:
+        try:  # until the parent closes the pipe, or is gone while a decode was still running
             seq, kind, arg = inbox.recv()
-        except (EOFError, OSError):
+            if kind == "add":
+                for i, (word, phones) in enumerate(arg.items()):
+                    dec.add_word(word, phones, i == len(arg) - 1)
+                continue
+            if kind == "lookup":
+                answer: object = {w: variants(w) for w in arg}
+            elif inbox.poll(0):  # a decode with a newer request waiting: this one is stale
+                answer = (None, None)
+            else:
+                dec.reinit_feat()  # a fresh noise estimate, as every grammar decode gets
+                dec.start_utt()
+                dec.process_raw(arg, full_utt=True)
+                dec.end_utt()
+                hyp = dec.hyp()
+                text = hyp.hypstr if hyp is not None and hyp.hypstr else None
+                phones = [dec.lookup_word(w) for w in (text or "").split()]
+                answer = (text, " ".join(phones) if phones and None not in phones else None)
+            outbox.send((seq, answer))
+        except (EOFError, OSError):  # OSError includes BrokenPipeError: nobody is left to answer
             return
-        if kind == "lookup":
-            outbox.send((seq, {w: variants(w) for w in arg}))
-        elif kind == "add":
-            for i, (word, phones) in enumerate(arg.items()):
-                dec.add_word(word, phones, i == len(arg) - 1)
-        elif kind == "decode" and inbox.poll(0):  # a newer request is waiting: this one is stale
-            outbox.send((seq, (None, None)))
-        elif kind == "decode":
-            dec.reinit_feat()  # a fresh noise estimate, as every grammar decode gets
-            dec.start_utt()
-            dec.process_raw(arg, full_utt=True)
-            dec.end_utt()
-            hyp = dec.hyp()
-            text = hyp.hypstr if hyp is not None and hyp.hypstr else None
-            phones = [dec.lookup_word(w) for w in (text or "").split()]
-            outbox.send((seq, (text, " ".join(phones) if phones and None not in phones else None)))
-
 
 if __name__ == "__main__":
     _serve(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]))
