@@ -285,6 +285,40 @@ def test_endpointer_ends_early_only_when_asked_and_told_so():
             assert len(done[0][0]) - len(asked[0]) == 2 * 960
 
 
+def test_a_recheck_asks_once_more_a_frame_later_then_ends_early():
+    """Barge-in (recheck): the check says no 30 ms into the pause and yes at 60 ms: the utterance ends at
+    90 ms, as when the first check says yes. Without recheck it waits for the full pause."""
+    t = np.arange(7200) / 16000  # 450 ms: it ends loud, so its first unvoiced frame is the pause's
+    burst = (6000 * np.sin(2 * np.pi * 200 * t) * (1 + np.sin(2 * np.pi * 5 * t))).astype(np.int16).tobytes()
+    quiet = np.random.default_rng(2).normal(0, 20, 32000).astype(np.int16).tobytes()
+    for recheck, asks, frames_after in [(True, 2, 3), (False, 1, 10)]:
+        asked: list[bytes] = []
+        ep = Endpointer(check_frames=1, early_frames=3, recheck=recheck,
+                        complete=lambda pcm: asked.append(pcm) or len(asked) == 2)
+        ep.prime(quiet)
+        pcm = quiet + burst + quiet
+        ended = next(i // 960 for i in range(0, len(pcm), 960) if ep.feed(pcm[i:i + 960]))
+        assert len(asked) == asks and len(asked[-1]) - len(asked[0]) == (asks - 1) * 960
+        assert ended - (len(quiet) + len(burst)) // 960 in (frames_after - 1, frames_after, frames_after + 1)
+
+
+def test_barge_in_words_whose_first_check_came_too_soon_end_early(rec):
+    """Real "stop"s: asked 30 ms into the pause, the barge-in check heard too little of the word's end; asked
+    again a frame later, it is sure, so the coach stops 90 ms after the word instead of 300 ms."""
+    quiet = np.random.default_rng(1).normal(0, 20, 16000).astype(np.int16).tobytes()
+    for name in ("189cbabe_nohash_1", "1b4c9b89_nohash_2"):
+        pcm = quiet + read_wav(DATA / "stop" / f"{name}.wav") + quiet * 2
+        heard = {}
+        for recheck in (True, False):
+            rec.set_context("yesno", strict=True)
+            rec.endpointer.recheck = recheck  # what set_context chose, and the old behaviour
+            rec.flush()
+            rec.endpointer.prime(pcm)  # the noise floor from this recording, whatever was heard before
+            got = [h for i in range(0, len(pcm), 960) if (h := rec.accept(pcm[i:i + 960])) is not None]
+            heard[recheck] = [(h.text, h.early) for h in got]
+        assert heard[True] == [("stop", True)] and heard[False] != [("stop", True)], (name, heard)
+
+
 def test_speech_after_the_early_check_voids_its_yes():
     """The check says yes 60 ms into a pause, but the person goes on: the utterance does not end early."""
     t = np.arange(8000) / 16000

@@ -142,6 +142,7 @@ class Recognizer:
         self.context, self.strict = context, strict
         self.endpointer.early_frames = EARLY_FRAMES[strict]
         self.endpointer.check_frames = CHECK_FRAMES[strict]
+        self.endpointer.recheck = strict  # its early check comes so soon that it can cut the word's end
 
     def accept(self, pcm: bytes) -> Heard | None:
         """Feed 16 kHz mono int16 audio; a Heard when an utterance has ended, else None."""
