@@ -44,6 +44,9 @@ CHECK_FRAMES = {False: 2, True: 1}
 """Silent 30 ms frames after which the early check decodes what was said so far, by strict mode. Barge-in
 asks after 30 ms: stopping by mistake is safe. Answers wait 60 ms: asked after 30 ms, the check heard
 less of a word's end and took "forward" as "four" (one more false accept in 420 unknown words)."""
+RECHECK = {False: False, True: True}
+"""Whether a check that says no is asked again one frame later, by strict mode: barge-in's check comes so soon
+that it can fall a frame before the word's last sound ended (``Endpointer.recheck``)."""
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,7 @@ class Recognizer:
         self.context, self.strict = context, strict
         self.endpointer.early_frames = EARLY_FRAMES[strict]
         self.endpointer.check_frames = CHECK_FRAMES[strict]
-        self.endpointer.recheck = strict  # its early check comes so soon that it can cut the word's end
+        self.endpointer.recheck = RECHECK[strict]
 
     def accept(self, pcm: bytes) -> Heard | None:
         """Feed 16 kHz mono int16 audio; a Heard when an utterance has ended, else None."""

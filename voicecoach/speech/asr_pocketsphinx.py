@@ -14,7 +14,6 @@ each of the decodes being compared, and a recording's result depended on what wa
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import tempfile
@@ -25,7 +24,7 @@ import pocketsphinx
 
 from ..content.phrases import Answer
 from .asr import Grammar, Recognizer, meaning, opposite
-from .free_decode import FreeDecoder, model_paths
+from .free_decode import FreeDecoder, audio_key, model_paths
 from .rejection import (Checks, SphinxTuning, confidence, judge, loud_outside, phone_loop_matters, sound_distance,
                         speech_over_noise, vetoed)
 
@@ -202,7 +201,7 @@ class PocketSphinxRecognizer(Recognizer):
     def _phone_loop(self, pcm: bytes) -> float:
         """The acoustic score of the best sequence of any phones; the same audio (a recording heard in several
         contexts) is not decoded twice in a row."""
-        digest = hashlib.blake2b(pcm, digest_size=16).digest()
+        digest = audio_key(pcm)
         if self._phone_loop_last[0] != digest:
             self._phone_loop_last = (digest, self._run("_phones", pcm)[1])
         return self._phone_loop_last[1]

@@ -4,8 +4,8 @@ It is the slowest of the checks an answer needs (60-70 % of the decoding time) a
 Python's lock while it decodes, so in the same process it could only run after the grammar decodes.
 In its own process it runs on a second core beside them: ``start`` hands it an utterance at once and
 ``result`` collects what it heard when the rejection rules need it (measured: a sure "yes" checked in
-~150 ms instead of ~300 ms, the grammar decodes and the phone loop running meanwhile). Results are the same as in-process: the same model, settings and audio,
-with a fresh front end for every decode.
+~150 ms instead of ~300 ms, the grammar decodes and the phone loop running meanwhile). Results are the
+same as in-process: the same model, settings and audio, with a fresh front end for every decode.
 
 The child also answers dictionary questions (a word's pronunciations), so the 130,000-word dictionary
 and the language model are loaded once, there. If it dies, every utterance until it is back counts
@@ -54,6 +54,11 @@ def model_paths() -> tuple[Path, Path, Path, Path]:
 
     base = Path(pocketsphinx.get_model_path()) / "en-us"
     return base / "en-us", base / "cmudict-en-us.dict", base / "en-us.lm.bin", base / "en-us-phone.lm.bin"
+
+
+def audio_key(pcm: bytes) -> bytes:
+    """A short digest of an utterance's audio: the key for results that depend on nothing else."""
+    return hashlib.blake2b(pcm, digest_size=16).digest()
 
 
 class FreeDecoderError(RuntimeError):
@@ -131,7 +136,7 @@ class FreeDecoder:
         """Begin decoding one utterance (16 kHz mono int16). An earlier one not collected yet is dropped:
         the child skips it when it has not begun it. Audio decoded lately is not decoded again."""
         self._pending = None
-        self._digest = hashlib.blake2b(pcm, digest_size=16).digest()
+        self._digest = audio_key(pcm)
         if self._digest in self._known:
             return
         try:
