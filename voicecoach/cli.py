@@ -22,6 +22,7 @@ from .app import Content, build_coach, start_time
 from .coach.clock import FakeClock
 from .coach.record import summary_sentences
 from .audio.devices import AudioError
+from .content.answer import CONTEXTS, shown
 from .content.programs import ContentError, check_program_file
 from .speech.tts import TTSError
 from .cli_voice import add_commands as add_voice_commands
@@ -63,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--program", help="program id or program file used for 'start session'")
     p.add_argument("--json", action="store_true", help="print one JSON object: summary and transcript")
     p.set_defaults(func=cmd_simulate)
+    p = sub.add_parser("understand", help="what answers mean in a context (texts as arguments, or one per line on stdin)")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="what the patient said (default: one per line on stdin)")
+    p.add_argument("--expect", required=True, choices=CONTEXTS, help="the context: what the coach asked")
+    p.add_argument("--json", action="store_true", help="one JSON object per line: text, answer, kind, why")
+    p.set_defaults(func=cmd_understand)
     p = sub.add_parser("last", help="the last session's summary")
     p.add_argument("--json", action="store_true", help="print the summary object")
     p.add_argument("--say", action="store_true", help="also speak it with the coach's voice")
@@ -99,6 +105,20 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return 1
     if args.json:
         print(json.dumps({"summary": coach.summary, "transcript": transcript.lines}, ensure_ascii=False))
+    return 0
+
+
+def cmd_understand(args: argparse.Namespace) -> int:
+    content = Content.load()
+    texts = args.texts if args.texts else (line.rstrip("\n") for line in sys.stdin)
+    for text in texts:
+        understood = content.phrases.understand(text, args.expect)
+        answer = understood.answer
+        if args.json:
+            print(json.dumps({"text": text, "answer": shown(answer), "kind": answer.kind if answer else None,
+                              "why": understood.why}, ensure_ascii=False), flush=True)
+        else:
+            print(f"{text} -> {'(ask again: ' + understood.why + ')' if answer is None else shown(answer)}", flush=True)
     return 0
 
 

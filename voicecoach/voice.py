@@ -166,7 +166,7 @@ class VoiceRuntime:
         self._emit("heard", coach, text=heard.text or "", answer=answer and [answer.kind, answer.value],
                    confidence=round(heard.confidence, 2), early=heard.early)
         self._turn = TurnTimes(heard_at=self.clock.now(), speech_end_at=captured_at)
-        coach.hear(heard.text if answer else "")
+        coach.act(answer, heard.text or "")
 
     # ---------------------------------------------------------------- timers and faults
     def _timers(self, coach: Coach) -> None:

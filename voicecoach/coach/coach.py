@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from ..content.lines import Lines, Settings
-from ..content.phrases import Phrases
+from ..content.phrases import Answer, Phrases
 from ..content.programs import Library, Program
 from .. import progress
 from ..store.history import History
@@ -93,10 +93,16 @@ class Coach(ExerciseSteps):
         return self.timer[0] if self.timer else None
 
     def hear(self, text: str) -> None:
-        """Act on one utterance."""
+        """Act on one utterance, understood with the phrase file (everyday words, not only its sentences)."""
         if self.ended:
             return
-        self.answer = self.phrases.parse(text, self.context or "global")
+        self.act(self.phrases.understand(text, self.context or "global").answer, text)
+
+    def act(self, answer: Answer | None, text: str) -> None:
+        """Act on an answer already understood (a recognizer's), or on None: not understood."""
+        if self.ended:
+            return
+        self.answer = answer
         trigger = "not_understood"
         if self.answer is not None:
             trigger = machine.ANSWER_TRIGGERS.get(self.answer.kind, self.answer.kind)

@@ -3,13 +3,14 @@
 ``prompts/phrases.yaml`` holds hassil sentence templates (intents named
 ``<context>.<kind>``, the answer's value in the slot ``value``). At load time
 hassil expands every template into every sentence it accepts, and that one
-expansion serves twice:
+expansion serves three times:
 
-- ``parse()`` looks the normalized text up in a table built from it. Only whole
-  sentences count -- nothing partial, fuzzy or skipped -- because guessing wrong
-  about pain or a red-flag question is dangerous: anything else is ``None``, and
-  the coach asks again.
-- ``sentences()`` lists it for the speech recognizer's grammars.
+- ``parse()`` looks the normalized text up in a table built from it: whole sentences only;
+- ``understand()`` finds those sentences inside everyday answers, with the file's
+  ``understanding:`` rules (``understanding.py``): fillers, hedges, negation, several answers;
+  anything unclear is ``None``, and the coach asks again;
+- ``sentences()`` lists them for the speech recognizers (blocks marked ``listen: false`` are
+  understood in text but not listed).
 
 A sentence that would mean two different answers within one context plus the
 global commands is refused at load time.
@@ -18,12 +19,8 @@ global commands is refused at load time.
 from __future__ import annotations
 
 import itertools
-import re
-import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 from hassil import Intents, TextSlotList
@@ -31,30 +28,10 @@ from hassil.sample import sample_sentence
 
 from .programs import prompts_dir
 
-CONTEXTS: tuple[str, ...] = ("idle", "yesno", "location", "side", "number", "pain", "global")
-GLOBAL = "global"
+from .answer import CONTEXTS, GLOBAL, Answer, Meaning, normalize
+from .understanding import Rules, Understander, Understanding
 
-Meaning = tuple[str, Any]  # (kind, value)
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One recognized answer."""
-
-    kind: str
-    """Answer type: start, last_session, yesno, location, side, number, pain, or a global command."""
-    value: str | int | None
-    """Program id, "yes"/"no", body area, side, 0..10, pain change; None for commands."""
-    text: str
-    """The normalized text that matched."""
-
-
-def normalize(text: str) -> str:
-    """Lower-case, drop punctuation (keeping apostrophes inside words), single-space."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
-    text = re.sub(r"[^\w']|_", " ", text)
-    text = re.sub(r"(?<!\w)'+|'+(?!\w)", " ", text)
-    return " ".join(text.split())
+__all__ = ["CONTEXTS", "GLOBAL", "Answer", "Meaning", "Phrases", "Understanding", "expand", "normalize"]
 
 
 def _key(text: str) -> str:
@@ -62,8 +39,8 @@ def _key(text: str) -> str:
     return normalize(text).replace("'", "")
 
 
-def expand(intents: Intents) -> Iterator[tuple[str, str, Meaning]]:
-    """Yield (context, sentence, (kind, value)) for every sentence hassil generates.
+def expand(intents: Intents) -> Iterator[tuple[str, str, Meaning, bool]]:
+    """Yield (context, sentence, (kind, value), listened for) for every sentence hassil generates.
 
     Each list a template references is narrowed to one value at a time, so every
     generated sentence is known to carry that value in its slot.
@@ -84,8 +61,9 @@ def expand(intents: Intents) -> Iterator[tuple[str, str, Meaning]]:
                 for combo in itertools.product(*value_lists):
                     narrowed = {n: TextSlotList(name=n, values=[v]) for n, v in zip(refs, combo)}
                     slots = {**data.slots, **{refs[n]: v.value_out for n, v in zip(refs, combo)}}
+                    listen = (data.metadata or {}).get("listen", True)
                     for text in sample_sentence(sentence, {**lists, **narrowed}, rules):
-                        yield context, " ".join(text.lower().split()), (kind, slots.get("value"))
+                        yield context, " ".join(text.lower().split()), (kind, slots.get("value")), listen
 
 
 class Phrases:
@@ -96,10 +74,13 @@ class Phrases:
         table: dict[str, dict[str, Meaning]],
         spoken: dict[str, list[str]],
         examples: dict[str, list[str]],
+        rules: Rules | None = None,
     ) -> None:
         self._table = table  # context -> key -> meaning, global merged into each context
         self._spoken = spoken
         self._examples = examples
+        listed = {c: {_key(x) for x in spoken.get(c, []) + spoken.get(GLOBAL, [])} for c in table}
+        self._understand = Understander(table, rules or Rules(), self.parse, listed)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Phrases:
@@ -111,12 +92,12 @@ class Phrases:
         raw.setdefault("language", "en")
         own: dict[str, dict[str, Meaning]] = {c: {} for c in CONTEXTS}
         spoken: dict[str, set[str]] = {c: set() for c in CONTEXTS}
-        for context, sentence, meaning in expand(Intents.from_dict(raw)):
+        for context, sentence, meaning, listen in expand(Intents.from_dict(raw)):
             key = _key(sentence)
             seen = own[context].setdefault(key, meaning)
             if seen != meaning:
                 raise ValueError(f"{path}: {sentence!r} means both {seen} and {meaning} in {context!r}")
-            if not any(ch.isdigit() for ch in sentence):
+            if listen and not any(ch.isdigit() for ch in sentence):
                 spoken[context].add(sentence)  # grammars need words; digits are for typed text
 
         table: dict[str, dict[str, Meaning]] = {}
@@ -128,7 +109,11 @@ class Phrases:
             table[context] = {**own[GLOBAL], **own[context]}
 
         examples = {c: [str(e) for e in (raw.get("examples") or {}).get(c, [])] for c in CONTEXTS}
-        phrases = cls(table, {c: sorted(s) for c, s in spoken.items()}, examples)
+        try:
+            rules = Rules.from_dict(raw.get("understanding"))
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise ValueError(f"{path}: the 'understanding' section is malformed ({exc})") from None
+        phrases = cls(table, {c: sorted(s) for c, s in spoken.items()}, examples, rules)
         for context, texts in examples.items():
             for text in texts:
                 if phrases.parse(text, context) is None:
@@ -147,6 +132,11 @@ class Phrases:
         if meaning is None:
             return None
         return Answer(kind=meaning[0], value=meaning[1], text=normalize(text))
+
+    def understand(self, text: str, context: str) -> Understanding:
+        """What ``text`` means in ``context``: an accepted sentence, or one found inside everyday words."""
+        self._check(context)
+        return self._understand(text, context)
 
     def sentences(self, context: str) -> list[str]:
         """Every spoken sentence accepted in ``context`` alone, lower-case, sorted, unique."""

@@ -1,0 +1,153 @@
+"""Understanding everyday answers (voicecoach.content.understanding, `voicecoach understand`).
+
+The cases are written as a patient would say them, not copied from prompts/phrases.yaml: fillers,
+extra words, negation, hedges, two answers, self-corrections, commands in every context.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from voicecoach.content.answer import CONTEXTS, shown
+from voicecoach.content.phrases import Phrases
+
+
+@pytest.fixture(scope="module")
+def phrases() -> Phrases:
+    return Phrases.load()
+
+
+EVERYDAY = [
+    # the issue's own examples
+    ("yesno", "yes, I've got some numbness down there", "yes"),
+    ("pain", "it went further down my leg", "peripheralized"),
+    ("yesno", "no not yet", "no"),
+    ("pain", "it moved up a bit", "partial"),
+    ("pain", "it's no different", "same"),
+    ("pain", "not worse", "same"),
+    ("pain", "it's not going down my leg anymore", "centralized"),
+    ("yesno", "no, nothing like that", "no"),
+    # fillers and extra words
+    ("idle", "um, okay, let's get going then", "session"),
+    ("idle", "can we do the McKenzie ones today", "extension"),
+    ("idle", "how did I do last time?", "last_session"),
+    ("yesno", "yeah I did, I slipped on the stairs on Sunday", "yes"),
+    ("yesno", "nope, never had cancer", "no"),
+    ("yesno", "I haven't noticed any weakness", "no"),
+    ("location", "well it goes all the way down to my ankle", "foot"),
+    ("location", "down the back of my thigh", "thigh"),
+    ("location", "from my lower back into my bum", "buttock"),
+    ("location", "it doesn't go past the knee", "knee"),
+    ("side", "it's mostly on my left hand side", "left"),
+    ("side", "left and right", "both"),
+    ("number", "I'd say about a six out of ten", 6),
+    ("number", "a 7/10", 7),
+    ("number", "no pain at the moment", 0),
+    ("pain", "the leg pain has gone, it's just my lower back now", "centralized"),
+    ("pain", "it's easing off a little", "partial"),
+    ("pain", "it hurts more than before", "worse"),
+    ("pain", "now it's in my calf", "peripheralized"),
+    ("pain", "it was too painful to do", "unable"),
+    # self-corrections and "now" over "before"
+    ("side", "left... no, right", "right"),
+    ("number", "eight, no, make that seven", 7),
+    ("number", "it was eight this morning, now it's about five", 5),
+    ("pain", "it moved up, but now it's spreading into my foot", "peripheralized"),
+    # commands work in every context, and a hedge does not hide them
+    *[(c, "hang on a second", "pause") for c in CONTEXTS],
+    *[(c, "could you say that again please", "repeat") for c in CONTEXTS],
+    ("pain", "I'm not sure, stop please", "stop"),
+    ("yesno", "yes, carry on", "yes"),
+]
+
+ASK_AGAIN = [
+    ("yesno", "I'm not sure", "hedge"),
+    ("yesno", "maybe a little", "hedge"),
+    ("yesno", "I don't think so", "hedge"),
+    ("yesno", "yes and no", "hedge"),
+    ("pain", "better and worse", "two answers"),
+    ("pain", "it moved up, but it's spreading into my foot", "two answers"),
+    ("number", "five or six", "two answers"),
+    ("pain", "probably a bit better", "hedge"),
+    ("number", "what's for lunch?", "not understood"),
+    ("side", "is it the same as yesterday?", None),
+    ("yesno", "my mum had cancer", "not understood"),
+    ("location", "the dog is barking", "not understood"),
+    ("pain", "", "nothing said"),
+]
+
+
+@pytest.mark.parametrize(("context", "text", "expected"), EVERYDAY)
+def test_everyday_answers_are_understood(phrases, context, text, expected):
+    understood = phrases.understand(text, context)
+    assert shown(understood.answer) == expected, (text, understood)
+
+
+@pytest.mark.parametrize(("context", "text", "why"), ASK_AGAIN)
+def test_doubt_and_two_answers_are_asked_again(phrases, context, text, why):
+    understood = phrases.understand(text, context)
+    assert understood.answer is None, (text, understood)
+    if why:
+        assert understood.why == why
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("it's worse", "worse"), ("it's not worse", "same"), ("it isn't any better", "same"),
+    ("no better", "same"), ("no, worse", "worse"), ("it's spreading", "peripheralized"),
+    ("it isn't spreading", "same"), ("it's not going down my leg any more", "centralized"),
+])
+def test_negation_changes_what_a_pain_answer_means(phrases, text, expected):
+    assert shown(phrases.understand(text, "pain").answer) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I fell last week", "yes"), ("I haven't had any falls", "no"), ("no fever, no falls", "no"),
+    ("I don't have a fever and I fell last week", "yes"),  # a red-flag yes is never outvoted by a cue
+    ("no, but I did fall", None),                          # a plain "no" against a red-flag cue: ask again
+])
+def test_red_flag_answers_lean_to_the_safe_side(phrases, text, expected):
+    assert shown(phrases.understand(text, "yesno").answer) == expected
+
+
+def test_whole_sentences_still_parse_exactly(phrases):
+    understood = phrases.understand("It's a SEVEN!", "number")
+    assert understood.why == "sentence" and understood.answer.value == 7
+    assert phrases.understand("what", "pain").answer.kind == "repeat"
+    assert phrases.understand("what time is it", "pain").answer is None  # "what" counts only alone
+
+
+def test_answers_of_other_contexts_mean_nothing(phrases):
+    assert phrases.understand("it's in my thigh", "yesno").answer is None
+    assert phrases.understand("seven", "side").answer is None
+    assert phrases.understand("yes please", "pain").answer is None
+
+
+def test_understand_command_reads_arguments_and_stdin():
+    run = [sys.executable, "-m", "voicecoach", "understand", "--expect", "pain", "--json"]
+    out = subprocess.run(run + ["it went further down my leg", "I'm not sure"], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert lines == [
+        {"text": "it went further down my leg", "answer": "peripheralized", "kind": "pain", "why": "found"},
+        {"text": "I'm not sure", "answer": None, "kind": None, "why": "hedge"},
+    ]
+    out = subprocess.run([sys.executable, "-m", "voicecoach", "understand", "--expect", "number"],
+                         input="about a seven\nstop\n", capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines() == ["about a seven -> 7", "stop -> stop"]
+    bad = subprocess.run([sys.executable, "-m", "voicecoach", "understand", "--expect", "kitchen", "x"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(), context=st.sampled_from(CONTEXTS))
+def test_understand_never_raises(phrases, text, context):
+    understood = phrases.understand(text, context)
+    assert understood.answer is None or understood.answer.kind

@@ -1,0 +1,42 @@
+"""An answer: what one utterance means at a waiting point, and the text normalization every reader shares."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+CONTEXTS: tuple[str, ...] = ("idle", "yesno", "location", "side", "number", "pain", "global")
+"""The waiting points' kinds of answer; "global" commands are valid in every context."""
+GLOBAL = "global"
+
+Meaning = tuple[str, Any]
+"""(kind, value) of an answer, whatever the words."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One recognized answer."""
+
+    kind: str
+    """Answer type: start, last_session, yesno, location, side, number, pain, or a global command."""
+    value: str | int | None
+    """Program id, "yes"/"no", body area, side, 0..10, pain change; None for commands."""
+    text: str
+    """The normalized text that matched."""
+
+
+def normalize(text: str) -> str:
+    """Lower-case, drop punctuation (keeping apostrophes inside words), single-space."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+    text = re.sub(r"[^\w']|_", " ", text)
+    text = re.sub(r"(?<!\w)'+|'+(?!\w)", " ", text)
+    return " ".join(text.split())
+
+
+def shown(answer: Answer | None) -> object:
+    """An answer as `hear` and `understand` print it: the value ("yes", 7, "thigh"), a command's name, or None."""
+    if answer is None:
+        return None
+    return answer.value if answer.value is not None else answer.kind
