@@ -1,4 +1,4 @@
-"""Command line: `voicecoach simulate | last | history [--csv] | report | programs [check FILE]`.
+"""Command line: `voicecoach --version | simulate | last | history [--csv] | report | programs [check FILE]`.
 
 Errors a user can cause (a bad program file, an unreadable history) print one sentence to
 stderr and exit with status 2; they never print a traceback.
@@ -11,12 +11,13 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from importlib import metadata
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from . import simulate as sim
+from . import __version__, simulate as sim
 from .memory import return_large_blocks
 from .app import Content, build_coach, start_time
 from .coach.clock import FakeClock
@@ -56,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicecoach", description="Hands-free voice coach for low back pain exercises.")
+    parser.add_argument("--version", action="version", version=f"voicecoach {_version()}")
     sub = parser.add_subparsers(metavar="COMMAND")
     add_models_commands(sub)
     add_voice_commands(sub)
@@ -85,6 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", type=Path, help="the program file to check")
     p.set_defaults(func=cmd_programs)
     return parser
+
+
+def _version() -> str:
+    """The installed version (package metadata), else the source's own __version__."""
+    try:
+        return metadata.version("voicecoach")
+    except metadata.PackageNotFoundError:
+        return __version__
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
