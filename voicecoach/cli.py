@@ -26,6 +26,8 @@ from .audio.devices import AudioError
 from .content.programs import ContentError, check_program_file
 from .speech.tts import TTSError
 from .cli_voice import add_commands as add_voice_commands
+from .cli_settings import add_commands as add_settings_commands, add_pace_flag, apply as apply_settings, keep_pace
+from .config import ConfigError
 from .models import add_commands as add_models_commands
 from .progress import rows as progress_rows, write_csv
 from .store.history import History, HistoryError
@@ -47,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        apply_settings(args)  # the settings file under the flags
         return args.func(args)
-    except (ContentError, HistoryError, AudioError, TTSError, OutputError) as exc:
+    except (ContentError, HistoryError, AudioError, TTSError, OutputError, ConfigError) as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -58,12 +61,14 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicecoach", description="Hands-free voice coach for low back pain exercises.")
     parser.add_argument("--version", action="version", version=f"voicecoach {_version()}")
-    sub = parser.add_subparsers(metavar="COMMAND")
+    sub = parser.add_subparsers(metavar="COMMAND", dest="command")
     add_models_commands(sub)
     add_voice_commands(sub)
+    add_settings_commands(sub)
     p = sub.add_parser("simulate", help="run one session with typed answers (stdin, one per line) and a fake clock")
     p.add_argument("--program", help="program id or program file used for 'start session'")
     p.add_argument("--json", action="store_true", help="print one JSON object: summary and transcript")
+    add_pace_flag(p)
     p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("last", help="the last session's summary")
     p.add_argument("--json", action="store_true", help="print the summary object")
@@ -103,7 +108,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     transcript = sim.Transcript(clock, echo=None if args.json else print)
     with History() as history:
         coach = build_coach(content, history, clock, transcript, args.program)
+        coach.tempo = args.pace
         started = sim.run(coach, clock, transcript, sys.stdin)
+    keep_pace(args, coach.tempo)
     if not started:
         print("voicecoach: the input ended before a session was started (say 'start session').", file=sys.stderr)
         return 1
@@ -125,7 +132,7 @@ def cmd_last(args: argparse.Namespace) -> int:
     if args.say or args.wav:
         from .cli_voice import speak
 
-        speak(text, output=args.output, wav=args.wav)
+        speak(text, output=args.output, voice_file=args.voice, wav=args.wav)
     return 0
 
 
