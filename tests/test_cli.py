@@ -49,6 +49,16 @@ def test_programs_lists_the_five_programs_with_their_exercises(run_cli):
         assert LIB.programs[program_id].name in proc.stdout
 
 
+def test_a_reader_that_stops_early_gets_no_traceback(home):
+    env = {**os.environ, "VOICECOACH_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "voicecoach", "programs"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    proc.stdout.close()  # before the command has started: its first line meets a closed pipe (`| head -0`)
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(60) == 1
+    assert stderr == ""
+
+
 BROKEN = textwrap.dedent("""\
     id: mine
     name: My program
