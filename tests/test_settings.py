@@ -183,6 +183,18 @@ def test_save_pace_edits_one_line_and_keeps_line_ends_comments_and_tables(tmp_pa
     assert path.read_text(encoding="utf-8") == 'engine = "vosk"\npace = 1.25\n'
 
 
+def test_save_pace_leaves_a_file_it_cannot_edit_safely_as_it_is(tmp_path):
+    path = tmp_path / "settings.toml"
+    tricky = 'note = """\n[not a table]\npace = 1.0\n"""\npace = 1.0\n'  # a multi-line text that looks like TOML
+    path.write_text(tricky, encoding="utf-8")
+    with pytest.raises(ConfigError, match="the pace could not be written without changing other settings"):
+        save_pace(path, 1.25)
+    assert path.read_text(encoding="utf-8") == tricky
+    path.write_bytes(b"# mine\r\n[table]\r\nk = 1\r\n")
+    save_pace(path, 1.25)
+    assert path.read_bytes() == b"# mine\r\npace = 1.25\r\n[table]\r\nk = 1\r\n"
+
+
 def test_save_pace_never_writes_a_file_that_became_malformed(tmp_path):
     path = tmp_path / "settings.toml"
     path.write_text("engine = vosk\npace = 1.0\n", encoding="utf-8")

@@ -200,14 +200,23 @@ def save_pace(path: Path, pace: float) -> None:
         m = re.match(r"^(\s*\S+?\s*=\s*)([^#]*?)(\s*#.*)?$", body)
         lines[at] = f"{m.group(1)}{value}{m.group(3) or ''}{newline}" if m else f"pace = {value}{newline}"
     else:
+        newline = "\r\n" if lines[0].endswith("\r\n") else "\n"
         if top and not lines[top - 1].endswith("\n"):
-            lines[top - 1] += "\n"
-        lines.insert(top, f"pace = {value}\n")
+            lines[top - 1] += newline
+        lines.insert(top, f"pace = {value}{newline}")
     new = "".join(lines)
-    if tomllib.loads(new) != {**before, "pace": float(value)}:
+    if _loads_or_none(new) != {**before, "pace": float(value)}:
         raise ConfigError("the pace could not be written without changing other settings, so the file "
                           "was left as it is.", path, _key_line(text or "", "pace"), "pace")
     _write_atomically(path, new)
+
+
+def _loads_or_none(text: str) -> dict | None:
+    """The TOML document, or None when the text is not valid TOML."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
 
 
 def _write_atomically(path: Path, text: str) -> None:
