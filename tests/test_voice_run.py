@@ -21,6 +21,7 @@ import pytest
 from voicecoach.audio import VirtualAudio
 from voicecoach.demo import Patient
 from voicecoach.store.history import History
+from voicecoach.voice import RESTART_EVERY_S
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,6 +105,7 @@ def test_lost_microphone_is_said_pauses_and_recovers_and_ctrl_c_saves(va, tmp_pa
         assert "paused and saved" in lost["text"]
         said = run.wait_for(lambda e: e["event"] == "say" and "microphone" in e["text"])
         assert said["state"] == "paused", said
+        time.sleep(3 * RESTART_EVERY_S)  # missing for longer than a reopen attempt: the run keeps trying
         va.plug_mic()
         back = run.wait_for(lambda e: e["event"] == "device", timeout=30)
         assert "back" in back["text"]
