@@ -3,6 +3,7 @@
 - `simulate` (fixture): runs `python -m voicecoach simulate --json` as a subprocess with
   VOICECOACH_HOME in the test's tmp_path and returns the parsed JSON object.
 - `run_cli` (fixture): runs any `voicecoach` command as a subprocess, same environment.
+- `own_settings_file` (autouse): VOICECOACH_CONFIG points to a settings file of the test's own.
 - `opening()`: the script lines of the standard opening (start, three "no", baseline).
 - `run_session()`: the same session in-process (fast, for hypothesis): the coach is built
   the way `voicecoach simulate` builds it (voicecoach/cli.py cmd_simulate).
@@ -56,6 +57,14 @@ def _env(home: Path, now: str | None) -> dict[str, str]:
         env["VOICECOACH_NOW"] = now
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+@pytest.fixture(autouse=True)
+def own_settings_file(monkeypatch, tmp_path_factory) -> Path:
+    """Every test has its own (absent) settings file: never the developer's, never another test's."""
+    path = tmp_path_factory.mktemp("config") / "settings.toml"
+    monkeypatch.setenv("VOICECOACH_CONFIG", str(path))
+    return path
 
 
 @pytest.fixture

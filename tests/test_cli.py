@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -47,6 +48,36 @@ def test_programs_lists_the_five_programs_with_their_exercises(run_cli):
     for program_id, exercises in listed.items():
         assert exercises == [s.exercise.id for s in LIB.programs[program_id].steps], program_id
         assert LIB.programs[program_id].name in proc.stdout
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(home):
+    env = {**os.environ, "VOICECOACH_HOME": str(home), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "voicecoach", "programs"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    proc.stdout.close()  # before the command has started: its first line meets a closed pipe (`| head -0`)
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(60) == 1
+    assert stderr == ""
+
+
+@pytest.mark.parametrize("phrases, says", [
+    (None, "phrases.yaml: cannot read the file (No such file or directory)"),
+    ("intents: [\n", "phrases.yaml, line 2: is not valid YAML"),
+])
+def test_missing_or_broken_phrases_are_one_sentence(home, tmp_path, phrases, says):
+    """What an install without its prompts did: a FileNotFoundError traceback for phrases.yaml."""
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", prompts)
+    (prompts / "phrases.yaml").unlink()
+    if phrases is not None:
+        (prompts / "phrases.yaml").write_text(phrases, encoding="utf-8")
+    env = {**os.environ, "VOICECOACH_HOME": str(home), "VOICECOACH_PROMPTS": str(prompts), "PYTHONPATH": str(ROOT)}
+    for command in (["programs"], ["hear", "missing.wav"]):
+        proc = subprocess.run([sys.executable, "-m", "voicecoach", *command], capture_output=True, text=True,
+                              env=env, cwd=tmp_path, timeout=60)
+        no_traceback(proc)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr == f"voicecoach: {prompts / says}\n"
 
 
 BROKEN = textwrap.dedent("""\

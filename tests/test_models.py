@@ -233,3 +233,25 @@ def test_cli_fetch_and_list(server, dest, tmp_path, monkeypatch, capsys):
 def test_unknown_model_name(dest):
     with pytest.raises(ModelError, match="Unknown model 'vosk-xx'"):
         fetch("vosk-xx", dest, url="http://127.0.0.1:1/none.zip")
+
+
+def test_default_location_is_the_user_data_dir_not_the_package(server, tmp_path, monkeypatch, capsys):
+    """Without --dest or VOICECOACH_VOSK_MODEL, fetch unpacks into <user data dir>/models/vosk, where
+    the recognizer looks (an installed package has no checkout to write into)."""
+    from voicecoach.speech.asr_vosk import find_vosk_model
+
+    monkeypatch.delenv("VOICECOACH_VOSK_MODEL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    expected = tmp_path / "data" / "voicecoach" / "models" / "vosk"
+    assert models.default_vosk_dir() == models.vosk_en_dir() == expected
+    assert find_vosk_model() is None
+    data = make_zip(TREE)
+    server.files["/model.zip"] = data
+    assert models_main(["fetch", "vosk-en", "--url", server.url("/model.zip"), "--sha256", sha(data), "--quiet"]) == 0
+    assert (expected / "graph" / "HCLr.fst").read_text() == "graph"
+    assert find_vosk_model() == expected
+    capsys.readouterr()
+    assert models_main(["list"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("vosk-en"))
+    assert "found" in line and str(expected) in line
+    assert Path(models.__file__).parent not in expected.parents

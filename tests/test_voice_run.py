@@ -21,6 +21,7 @@ import pytest
 from voicecoach.audio import VirtualAudio
 from voicecoach.demo import Patient
 from voicecoach.store.history import History
+from voicecoach.voice import RESTART_EVERY_S
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,11 +35,13 @@ def va():
 class Run:
     """`voicecoach run --events` on the virtual devices, its events on a queue."""
 
-    def __init__(self, va: VirtualAudio, home: Path, *args: str) -> None:
+    def __init__(self, va: VirtualAudio, home: Path, *args: str, devices: bool = True) -> None:
+        """`devices` False: no --input/--output flags (the settings file names the devices)."""
         env = {**os.environ, "VOICECOACH_HOME": str(home), "PYTHONPATH": str(ROOT)}
+        flags = ["--input", va.mic_device, "--output", va.speaker_device] if devices else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "voicecoach", "run", "--events", "--input", va.mic_device,
-             "--output", va.speaker_device, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            [sys.executable, "-m", "voicecoach", "run", "--events", *flags, *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         self.events: queue.Queue = queue.Queue()
         self.seen: list[dict] = []
         threading.Thread(target=self._pump, daemon=True).start()
@@ -102,6 +105,7 @@ def test_lost_microphone_is_said_pauses_and_recovers_and_ctrl_c_saves(va, tmp_pa
         assert "paused and saved" in lost["text"]
         said = run.wait_for(lambda e: e["event"] == "say" and "microphone" in e["text"])
         assert said["state"] == "paused", said
+        time.sleep(3 * RESTART_EVERY_S)  # missing for longer than a reopen attempt: the run keeps trying
         va.plug_mic()
         back = run.wait_for(lambda e: e["event"] == "device", timeout=30)
         assert "back" in back["text"]
@@ -120,6 +124,25 @@ def test_lost_microphone_is_said_pauses_and_recovers_and_ctrl_c_saves(va, tmp_pa
     with History(tmp_path / "history.sqlite3") as history:
         saved = history.last_summary()
     assert saved["end_reason"] == "user_stopped" and saved["session_id"] == ended["summary"]["session_id"]
+
+
+def test_devices_come_from_the_settings_file_and_a_pace_said_is_kept(va, tmp_path, own_settings_file):
+    settings = (f"# the virtual devices\ninput = {json.dumps(va.mic_device)}\noutput = {json.dumps(va.speaker_device)}\n"
+                "pace = 1.6  # slow\n")
+    own_settings_file.write_text(settings, encoding="utf-8")
+    run = Run(va, tmp_path, "--fast", devices=False)
+    try:
+        run.wait_for(lambda e: e["event"] == "listening" and e["state"] == "idle", timeout=90)
+        assert _answer_until_heard(run, va, tmp_path, "slower")["answer"] == ["slower", None]
+        run.wait_for(lambda e: e["event"] == "say" and e["text"] == "Slower.")
+        run.proc.send_signal(signal.SIGINT)  # Ctrl-C: no session was started, the pace is kept all the same
+        run.wait_for(lambda e: e["event"] == "ended", timeout=30)
+        code, stderr = run.finish()
+    finally:
+        if run.proc.poll() is None:
+            run.proc.kill()
+    assert code == 0 and "Traceback" not in stderr, stderr[-2000:]
+    assert own_settings_file.read_text(encoding="utf-8") == settings.replace("pace = 1.6", "pace = 2.0")
 
 
 def test_missing_microphone_is_one_sentence(va, tmp_path):

@@ -1,4 +1,4 @@
-"""Command line: `voicecoach simulate | last | history [--csv] | report | programs [check FILE]`.
+"""Command line: `voicecoach --version | simulate | last | history [--csv] | report | programs [check FILE]`.
 
 Errors a user can cause (a bad program file, an unreadable history) print one sentence to
 stderr and exit with status 2; they never print a traceback.
@@ -11,12 +11,13 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from importlib import metadata
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
-from . import simulate as sim
+from . import __version__, simulate as sim
 from .memory import return_large_blocks
 from .app import Content, build_coach, start_time
 from .coach.clock import FakeClock
@@ -26,6 +27,8 @@ from .content.answer import CONTEXTS, shown
 from .content.programs import ContentError, check_program_file
 from .speech.tts import TTSError
 from .cli_voice import add_commands as add_voice_commands
+from .cli_settings import add_commands as add_settings_commands, add_pace_flag, apply as apply_settings, keep_pace
+from .config import ConfigError
 from .models import add_commands as add_models_commands
 from .progress import rows as progress_rows, write_csv
 from .store.history import History, HistoryError
@@ -47,22 +50,29 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        apply_settings(args)  # the settings file under the flags
         return args.func(args)
-    except (ContentError, HistoryError, AudioError, TTSError, OutputError) as exc:
+    except (ContentError, HistoryError, AudioError, TTSError, OutputError, ConfigError) as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader stopped early (`voicecoach programs | head`): no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicecoach", description="Hands-free voice coach for low back pain exercises.")
-    sub = parser.add_subparsers(metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"voicecoach {_version()}")
+    sub = parser.add_subparsers(metavar="COMMAND", dest="command")
     add_models_commands(sub)
     add_voice_commands(sub)
+    add_settings_commands(sub)
     p = sub.add_parser("simulate", help="run one session with typed answers (stdin, one per line) and a fake clock")
     p.add_argument("--program", help="program id or program file used for 'start session'")
     p.add_argument("--json", action="store_true", help="print one JSON object: summary and transcript")
+    add_pace_flag(p)
     p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("understand", help="what answers mean in a context (texts as arguments, or one per line on stdin)")
     p.add_argument("texts", nargs="*", metavar="TEXT", help="what the patient said (default: one per line on stdin)")
@@ -93,13 +103,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    """The installed version (package metadata), else the source's own __version__."""
+    try:
+        return metadata.version("voicecoach")
+    except metadata.PackageNotFoundError:
+        return __version__
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     content = Content.load()
     clock = FakeClock(start_time())
     transcript = sim.Transcript(clock, echo=None if args.json else print)
     with History() as history:
         coach = build_coach(content, history, clock, transcript, args.program)
+        coach.tempo = args.pace
         started = sim.run(coach, clock, transcript, sys.stdin)
+    keep_pace(args, coach.tempo)
     if not started:
         print("voicecoach: the input ended before a session was started (say 'start session').", file=sys.stderr)
         return 1
@@ -135,7 +155,7 @@ def cmd_last(args: argparse.Namespace) -> int:
     if args.say or args.wav:
         from .cli_voice import speak
 
-        speak(text, output=args.output, wav=args.wav)
+        speak(text, output=args.output, voice_file=args.voice, wav=args.wav)
     return 0
 
 

@@ -10,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .cli_settings import add_engine_flag, add_pace_flag, keep_pace
+
 log = logging.getLogger("voicecoach")
 
 
@@ -20,6 +22,7 @@ def add_commands(sub) -> None:
     p.add_argument("--program", help="program id or file used for 'start session'")
     p.add_argument("--fast", action="store_true", help="short holds and rests (for demos)")
     p.add_argument("--events", action="store_true", help="print one JSON event per line instead of the status line")
+    add_pace_flag(p)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("say", help="speak a line (or write it with --wav)")
     p.add_argument("text")
@@ -32,10 +35,12 @@ def add_commands(sub) -> None:
     p.add_argument("--expect", default="global", help="context: idle, yesno, location, side, number, pain, global")
     p.add_argument("--json", action="store_true")
     p.add_argument("--vosk-model", type=Path)
+    add_engine_flag(p)
     p.set_defaults(func=cmd_hear)
     p = sub.add_parser("demo", help="a whole session on virtual audio devices with a simulated patient")
     p.add_argument("--fast", action="store_true", help="short holds and rests (about two minutes)")
     p.add_argument("--out", type=Path, default=Path("demo.wav"), help="where to write both sides of the conversation")
+    add_engine_flag(p)
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("doctor", help="devices, engine, models, voice, and a microphone level check")
     _voice_options(p)
@@ -47,6 +52,7 @@ def _voice_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", help="speaker (name or index)")
     p.add_argument("--voice", type=Path, help="a piper voice (.onnx) instead of the default")
     p.add_argument("--vosk-model", type=Path, help="a Vosk model directory (else PocketSphinx)")
+    add_engine_flag(p)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -65,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         content = content.fast()
     status = _event_printer() if args.events else _status_printer()
     voice = Voice(args.voice)
+    # args.engine (flag > settings file > None: automatic) is resolved but not passed: load_recognizer chooses
     recognizer = load_recognizer(content.phrases, args.vosk_model)
     interrupted = threading.Event()
     preparing = threading.Thread(target=_prepare, args=(voice, content, interrupted))
@@ -76,6 +83,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         with History() as history:
             coach = build_coach(content, history, clock, port, args.program)
+            coach.tempo = args.pace
             coach.say("idle_ready")
             runtime = VoiceRuntime(recognizer, voice, Microphone(args.input), Speaker(args.output), port, clock, status)
             runtime.run(coach, should_stop=interrupted.is_set)
@@ -85,6 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         interrupted.set()
         preparing.join()
     status({"event": "ended", "summary": coach.summary} if args.events else "session saved" if coach.summary else "no session was started")
+    keep_pace(args, coach.tempo)
     return 0
 
 
@@ -141,13 +150,14 @@ def speak(text: str, output: str | None = None, voice_file: Path | None = None, 
 def cmd_hear(args: argparse.Namespace) -> int:
     from .speech.hear import hear_main
 
+    # args.engine (flag > settings file > None: automatic) is resolved but not passed: load_recognizer chooses
     return hear_main(args.files, args.expect, args.json, args.vosk_model)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(fast=args.fast, out=args.out)
+    return run_demo(fast=args.fast, out=args.out, extra_args=("--engine", args.engine) if args.engine else ())
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -28,6 +28,7 @@ def doctor(args: argparse.Namespace) -> int:
     for name, path, source in found_models():
         print(f"model: {name}: {path if path else 'missing'} ({source})")
     content = Content.load()
+    # args.engine (flag > settings file > None: automatic) is resolved but not passed: load_recognizer chooses
     recognizer = load_recognizer(content.phrases, args.vosk_model)
     print(f"recognition engine: {recognizer.engine}")
     try:

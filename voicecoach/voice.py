@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .audio.devices import AudioError
 from .coach.clock import SystemClock
 from .coach.coach import Coach
 
@@ -198,7 +199,10 @@ class VoiceRuntime:
             coach.say("microphone_back")
         elif error and self.clock.now() - self._last_restart >= RESTART_EVERY_S:
             self._last_restart = self.clock.now()
-            self.mic.restart()
+            try:
+                self.mic.restart()
+            except AudioError:  # still missing: the session stays paused, and the next attempt comes
+                pass
 
 
 def describe(event: dict) -> str:

@@ -26,7 +26,7 @@ import yaml
 from hassil import Intents, TextSlotList
 from hassil.sample import sample_sentence
 
-from .programs import prompts_dir
+from .programs import ContentError, prompts_dir
 
 from .answer import CONTEXTS, GLOBAL, Answer, Meaning, normalize
 from .understanding import Rules, Understander, Understanding
@@ -86,7 +86,13 @@ class Phrases:
     def load(cls, path: Path | None = None) -> Phrases:
         """Read and expand the phrase file (default: <prompts dir>/phrases.yaml)."""
         path = Path(path) if path is not None else prompts_dir() / "phrases.yaml"
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:  # e.g. prompts not installed: one sentence, not a traceback
+            raise ContentError(f"cannot read the file ({exc.strerror or exc})", path) from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise ContentError("is not valid YAML", path, mark.line + 1 if mark else None) from None
         if not isinstance(raw, dict) or "intents" not in raw:
             raise ValueError(f"{path}: not a hassil intents file")
         raw.setdefault("language", "en")

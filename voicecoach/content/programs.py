@@ -9,6 +9,7 @@ so a physical therapist can fix it; check_program_file lists every problem in a 
 from __future__ import annotations
 
 import difflib
+from importlib import resources
 import math
 import os
 import re
@@ -135,9 +136,12 @@ class Library:
 
 
 def prompts_dir() -> Path:
-    """The prompts/ directory: $VOICECOACH_PROMPTS if set, else the one next to the package."""
+    """The prompts: $VOICECOACH_PROMPTS if set, else the package voicecoach.prompts (importlib.resources).
+
+    That package is the repository's prompts/ folder (pyproject.toml maps it), so an editable
+    install reads the checkout's files and a wheel carries its own copy inside the package."""
     env = os.environ.get("VOICECOACH_PROMPTS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "prompts"
+    return Path(env) if env else Path(resources.files("voicecoach.prompts"))
 
 
 def load_library(root: Path | None = None) -> Library:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..content.phrases import Answer
+from ..models import default_vosk_dir
 from .asr import SAMPLE_RATE, Grammar, Recognizer
 
 log = logging.getLogger("voicecoach")
@@ -39,7 +40,7 @@ def find_vosk_model(vosk_model: Path | None = None) -> Path | None:
     env = os.environ.get("VOICECOACH_VOSK_MODEL")
     candidates = [Path(vosk_model)] if vosk_model else []
     candidates += [Path(env).expanduser()] if env else []
-    candidates += [Path(__file__).resolve().parents[2] / "models" / "vosk"]
+    candidates += [default_vosk_dir()]
     for base in candidates:
         for d in [base, *(sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else [])]:
             if all((d / r).exists() for r in REQUIRED_VOSK):
