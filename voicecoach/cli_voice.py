@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .app import Content, build_coach
     from .audio import Microphone, Speaker
     from .coach.clock import SystemClock
-    from .speech.asr import load_recognizer
+    from .speech.engines import load_recognizer
     from .speech.tts import Voice
     from .store.history import History
     from .voice import VoicePort, VoiceRuntime
@@ -71,8 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         content = content.fast()
     status = _event_printer() if args.events else _status_printer()
     voice = Voice(args.voice)
-    # args.engine (flag > settings file > None: automatic) is resolved but not passed: load_recognizer chooses
-    recognizer = load_recognizer(content.phrases, args.vosk_model)
+    recognizer = load_recognizer(content.phrases, args.engine, args.vosk_model)
     interrupted = threading.Event()
     preparing = threading.Thread(target=_prepare, args=(voice, content, interrupted))
     preparing.start()
@@ -150,8 +149,7 @@ def speak(text: str, output: str | None = None, voice_file: Path | None = None, 
 def cmd_hear(args: argparse.Namespace) -> int:
     from .speech.hear import hear_main
 
-    # args.engine (flag > settings file > None: automatic) is resolved but not passed: load_recognizer chooses
-    return hear_main(args.files, args.expect, args.json, args.vosk_model)
+    return hear_main(args.files, args.expect, args.json, args.vosk_model, args.engine)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -26,8 +26,7 @@ from pathlib import Path
 
 import platformdirs
 
-ENGINES = ("whisper", "pocketsphinx", "vosk")
-"""The recognition engines a user may choose."""
+from .speech.engines import ENGINES
 KEYS = ("input", "output", "engine", "voice", "pace")
 """Every key the file may hold, in the order they are shown."""
 NEW_FILE_HEADER = "# VoiceCoach settings: every key is described in the README's Install section.\n"

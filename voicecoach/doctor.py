@@ -11,7 +11,7 @@ def doctor(args: argparse.Namespace) -> int:
     from .app import Content
     from .audio import AudioError, Microphone, list_devices
     from .models import found_models
-    from .speech.asr import load_recognizer
+    from .speech.engines import load_recognizer
     from .speech.tts import TTSError, Voice
 
     problems = 0
@@ -28,9 +28,8 @@ def doctor(args: argparse.Namespace) -> int:
     for name, path, source in found_models():
         print(f"model: {name}: {path if path else 'missing'} ({source})")
     content = Content.load()
-    # args.engine (flag > settings file > None: automatic) is resolved but not passed: load_recognizer chooses
-    recognizer = load_recognizer(content.phrases, args.vosk_model)
-    print(f"recognition engine: {recognizer.engine}")
+    recognizer = load_recognizer(content.phrases, args.engine, args.vosk_model)
+    print(f"recognition engine: {recognizer.choice.engine} ({recognizer.choice.why})")
     try:
         started = time.monotonic()
         speech = Voice(args.voice).speech("Voice coach ready.")

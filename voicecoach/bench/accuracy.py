@@ -144,7 +144,7 @@ def _init() -> None:
     import logging
     logging.getLogger("voicecoach").setLevel(logging.WARNING)
     from ..content.phrases import Phrases
-    from ..speech.asr import load_recognizer
+    from ..speech.engines import load_recognizer
     _rec = load_recognizer(Phrases.load())
 
 
@@ -163,7 +163,7 @@ def engine_info() -> dict:
     import logging
     logging.getLogger("voicecoach").setLevel(logging.WARNING)
     from ..content.phrases import Phrases
-    from ..speech.asr import load_recognizer
+    from ..speech.engines import load_recognizer
     rec = load_recognizer(Phrases.load())
     model = getattr(rec, "model_dir", None) or getattr(rec, "model", None)
     return {"engine": rec.engine, "model": str(model) if model else None}

@@ -79,7 +79,7 @@ from voicecoach.app import Content
 from voicecoach.audio import Microphone, Speaker
 content = Content.load()
 out['imports_and_content'] = rss()
-from voicecoach.speech.asr import load_recognizer
+from voicecoach.speech.engines import load_recognizer
 rec = load_recognizer(content.phrases)
 out['recognizer'] = rss()
 from voicecoach.speech.asr import read_wav

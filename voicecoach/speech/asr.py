@@ -1,12 +1,9 @@
-"""Offline speech recognition: per-context grammars, endpointing, and rejection.
+"""The recognizer interface every engine implements: per-context grammars, endpointing, ``Heard``.
 
 What the user may say at each waiting point comes from ``Phrases`` (prompts/phrases.yaml):
-a context's grammar is its sentences plus the global commands, generated at load time.
-Two engines implement the same ``Recognizer`` protocol:
-
-- Vosk (``asr_vosk``) when an English Vosk model directory is found (``--vosk-model``,
-  ``$VOICECOACH_VOSK_MODEL`` or ``<repo>/models/vosk``);
-- PocketSphinx (``asr_pocketsphinx``) otherwise, with the US English model its wheel ships.
+a context's grammar is its sentences plus the global commands, generated at load time, and
+``understand`` reads free text with the same phrase file. The engines (``asr_whisper``,
+``asr_pocketsphinx``, ``asr_vosk``) subclass ``Recognizer``; ``engines.load_recognizer`` picks one.
 
 Audio is 16 kHz mono int16. ``accept()`` streams it through an ``Endpointer`` (``endpoint``):
 an utterance ends 300 ms after the speech does and is decoded then -- or after 120 ms (barge-in:
@@ -30,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio.wav import write_wav
-from ..content.phrases import CONTEXTS, GLOBAL, Answer, Phrases
+from ..content.phrases import CONTEXTS, GLOBAL, Answer, Phrases, Understanding
 from .endpoint import FRAME_BYTES, SAMPLE_RATE, Endpointer
 
 log = logging.getLogger("voicecoach")
@@ -60,7 +57,7 @@ class Heard:
     confidence: float
     """0..1: how sure the engine is of ``text`` (low for rejected utterances)."""
     engine: str
-    """"pocketsphinx" or "vosk"."""
+    """"whisper", "pocketsphinx" or "vosk"."""
     ms: float
     """Processing time for this utterance, in milliseconds."""
     early: bool = False
@@ -78,13 +75,16 @@ class Grammar:
     """Context -> every accepted sentence (lower case, words only), global ones included."""
     parse: Callable[[str, str], Answer | None]
     """(text, context) -> the answer, or None when the text is no accepted sentence."""
+    understand: Callable[[str, str], Understanding] | None = None
+    """(free text, context) -> what everyday words mean (``Phrases.understand``); engines that
+    transcribe freely (Whisper) read their text with it."""
 
     @classmethod
     def from_phrases(cls, phrases: Phrases) -> Grammar:
         """Each context's sentences plus the global commands, straight from the phrase file."""
         glob = phrases.sentences(GLOBAL)
         sentences = {c: sorted(set(phrases.sentences(c)) | set(glob)) for c in CONTEXTS}
-        return cls(sentences, phrases.parse)
+        return cls(sentences, phrases.parse, phrases.understand)
 
     def strict(self, context: str) -> list[str]:
         """The barge-in grammar: the sentences of ``context`` that mean stop or pause."""
@@ -260,19 +260,3 @@ def _resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
 def meaning(answer: Answer | None) -> tuple | None:
     """What an answer means, whatever the words: (kind, value), or None."""
     return None if answer is None else (answer.kind, answer.value)
-
-
-def load_recognizer(phrases: Phrases, vosk_model: Path | None = None) -> Recognizer:
-    """Vosk when an English Vosk model is found, else PocketSphinx; logs which one."""
-    from .asr_vosk import VoskRecognizer, find_vosk_model
-
-    grammar = Grammar.from_phrases(phrases)
-    model = find_vosk_model(vosk_model)
-    if model is not None:
-        log.info("speech recognition: vosk, model %s", model)
-        return VoskRecognizer(model, grammar)
-    from .asr_pocketsphinx import PocketSphinxRecognizer
-
-    rec = PocketSphinxRecognizer(grammar)
-    log.info("speech recognition: pocketsphinx, model %s (no English Vosk model found)", rec.model_dir)
-    return rec

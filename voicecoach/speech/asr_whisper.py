@@ -1,0 +1,278 @@
+"""Whisper backend: a free transcript read with the phrase file, checked against the context's answers.
+
+Each utterance (16 kHz, cut by the endpointer, a little silence added each side) is encoded once
+over its own length -- not Whisper's 30 s window -- and then:
+
+1. a greedy transcript (``transcribe``) is read by ``Grammar.understand``: everyday answers,
+   fillers, negation, hedges ("I'm not sure" is asked again), two answers ("yes and no");
+2. the context's short answers (the phrase file's sentences of one or two words, as Whisper would
+   write them) are scored by the decoder, teacher-forced (``score``): only those whose first token
+   the transcript's first step found likely, in one batch;
+3. ``judge`` decides: a transcript answer that the scores agree with is taken; a transcript that says
+   nothing the context knows ("star" for "stop", "now" for "no") gives the best-scoring answer only
+   if it beats the next one clearly and comes close to what Whisper heard; an answer with a dangerous
+   opposite (yes/no, left/right, up/down, far digits) needs a clear margin over it. Anything else is
+   asked again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..content.phrases import Answer
+from .asr import Grammar, Recognizer, meaning, opposite
+from .whisper_model import ModelFiles, find_model, load, log_mel
+
+log = logging.getLogger("voicecoach")
+
+DIGITS = "zero one two three four five six seven eight nine ten".split()
+
+
+@dataclass(frozen=True)
+class WhisperTuning:
+    """Decoding settings and decision thresholds (measured with scripts/bench on shared/audio and the corpus)."""
+
+    pad_s: float = 0.15
+    """Silence added before and after the utterance: Whisper hears a short word better with some around it."""
+    tokens_per_s: float = 8.0
+    """Most transcript tokens per second of audio (plus ``extra_tokens``): a bound on decoding time."""
+    extra_tokens: int = 4
+    """Tokens allowed beyond ``tokens_per_s`` (punctuation, the end token)."""
+    repetition_penalty: float = 1.3
+    """Whisper repeats itself on short windows ("Yes, yes, yes"): a penalty on repeated tokens ends it sooner."""
+    max_words: int = 2
+    """Sentences of the context up to this many words are scored as short answers."""
+    short_s: float = 1.6
+    """Utterances up to this long (speech, without the endpointer's margins) are checked against the short answers."""
+    prune: float = 8.0
+    """Short answers whose first token is this much less likely (log) than the likeliest one are not scored."""
+    max_scored: int = 8
+    """At most this many short-answer spellings are scored per utterance."""
+    margin: float = 2.0
+    """A short answer taken without the transcript must beat the next answer by this much (log probability)."""
+    closeness: float = 3.0
+    """... and come within this much of the transcript's first word (else Whisper heard another word) ..."""
+    floor: float = -4.0
+    """... and be at least this likely; a short answer this likely also vetoes a transcript that says another
+    ("left, right. Left": Whisper repeats itself and invents words after a short one)."""
+    opposite_margin: float = 3.0
+    """An answer with a dangerous opposite must beat that opposite by this much when both were scored."""
+    strict_margin: float = 3.0
+    """Barge-in: stop/pause taken without the transcript must beat the best other short answer by this much."""
+    no_speech: float = 0.6
+    """Above this no-speech probability (Whisper's own), an utterance with no understood transcript is noise."""
+
+
+@dataclass
+class Evidence:
+    """What Whisper made of one utterance in one context."""
+
+    text: str = ""
+    """The greedy transcript."""
+    understood: Answer | None = None
+    """What the transcript means in the context (``Grammar.understand``), if anything."""
+    why: str = ""
+    """Why the transcript means nothing, when it does not ("hedge", "two answers", "not understood"...)."""
+    first_word: float = 0.0
+    """Log probability of the transcript's first word (its tokens, as decoded)."""
+    no_speech: float = 0.0
+    """Whisper's probability that nothing was said."""
+    scores: dict = field(default_factory=dict)
+    """Meaning (kind, value) -> log probability of its best-scoring short spelling."""
+    seconds: float = 0.0
+    """Length of the utterance's audio."""
+
+    def best(self) -> list[tuple[tuple, float]]:
+        """Scored meanings, best first."""
+        return sorted(self.scores.items(), key=lambda kv: -kv[1])
+
+
+class WhisperRecognizer(Recognizer):
+    """Context answers on Whisper tiny.en (CTranslate2): transcribe, understand, score, judge."""
+
+    engine = "whisper"
+
+    def __init__(self, grammar: Grammar, files: ModelFiles | None = None, tuning: WhisperTuning | None = None) -> None:
+        super().__init__(grammar)
+        self.tuning = tuning or WhisperTuning()
+        self.files = files or find_model()
+        self.model_dir = self.files.path
+        self.model, self.tokenizer = load(self.files)
+        tid = self.tokenizer.token_to_id
+        self._start = [tid("<|startoftranscript|>"), tid("<|notimestamps|>")]
+        self._end = tid("<|endoftext|>")
+        self._short: dict[tuple[str, bool], list[tuple[tuple, list[int]]]] = {}
+        self._heard: OrderedDict[bytes, tuple] = OrderedDict()
+        """The latest transcripts by their audio's digest: a recording heard in several contexts (hear, the
+        benchmark) is encoded and transcribed once; only the scoring depends on the context."""
+        pieces = [self.tokenizer.id_to_token(i) or "" for i in range(self.tokenizer.get_vocab_size())]
+        self._word_end = np.array([p.startswith(("Ġ", "<|")) or not any(ch.isalnum() for ch in p) for p in pieces])
+        """Tokens that end the word before them: a new word (leading space), punctuation, the end."""
+
+    # ------------------------------------------------------------------ candidates
+    def _spellings(self, sentence: str) -> list[str]:
+        """How Whisper may write a short answer at the start of a transcript: " Yes", " yes", " 7"."""
+        out = {" " + sentence[:1].upper() + sentence[1:], " " + sentence}
+        if sentence in DIGITS:
+            out.add(f" {DIGITS.index(sentence)}")
+        return sorted(out)
+
+    def short_answers(self) -> list[tuple[tuple, list[int]]]:
+        """(meaning, token ids) of every spelling of the context's short sentences (barge-in: stop/pause)."""
+        key = (self.context, self.strict)
+        if key not in self._short:
+            sentences = self.grammar.strict(self.context) if self.strict else self.grammar.sentences[self.context]
+            out = []
+            for s in sentences:
+                if len(s.split()) <= self.tuning.max_words:
+                    m = meaning(self.grammar.parse(s, self.context))
+                    out += [(m, self.tokenizer.encode(f, add_special_tokens=False).ids) for f in self._spellings(s)]
+            self._short[key] = out
+        return self._short[key]
+
+    # ------------------------------------------------------------------ decoding
+    def listen(self, pcm: bytes) -> tuple[Evidence, object, np.ndarray, list[int]]:
+        """Encode once, transcribe greedily: (evidence without scores, encoder output, every step's log
+        probabilities, the transcript's token ids)."""
+        key = hashlib.blake2b(pcm, digest_size=16).digest()
+        if key not in self._heard:
+            self._heard[key] = self._listen(pcm)
+            while len(self._heard) > 8:
+                self._heard.popitem(last=False)
+        ev, encoded, steps, ids = self._heard[key]
+        return dataclasses.replace(ev), encoded, steps, ids
+
+    def _listen(self, pcm: bytes) -> tuple[Evidence, object, np.ndarray, list[int]]:
+        import ctranslate2
+
+        t = self.tuning
+        features = log_mel(pcm, t.pad_s)
+        encoded = self.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=True)
+        seconds = len(pcm) / 2 / self.sample_rate
+        limit = len(self._start) + t.extra_tokens + int(t.tokens_per_s * seconds)
+        result = self.model.generate(encoded, [self._start], beam_size=1, max_length=limit, return_logits_vocab=True,
+                                     return_no_speech_prob=True, repetition_penalty=t.repetition_penalty)[0]
+        ids = result.sequences_ids[0]
+        steps = np.asarray(result.logits[0]).astype(np.float64) if result.logits and len(result.logits[0]) else None
+        logp = steps - np.logaddexp.reduce(steps, axis=1, keepdims=True) if steps is not None else np.zeros((1, 1))
+        first = 1
+        pieces = [self.tokenizer.id_to_token(i) or "" for i in ids]
+        while first < len(ids) and not pieces[first].startswith("Ġ") and pieces[first].isalnum():
+            first += 1
+        first_word = float(sum(logp[k, ids[k]] for k in range(min(first, len(ids), len(logp)))))
+        text = self.tokenizer.decode(ids).strip()
+        return Evidence(text=text, first_word=first_word, no_speech=float(result.no_speech_prob), seconds=seconds), \
+            encoded, logp, ids
+
+    def score(self, encoded, steps: np.ndarray, ids: list[int]) -> dict:
+        """Teacher-forced log probability of the likeliest short answers' spellings (their tokens, then a
+        word's end: a space, punctuation or the end), best per meaning.
+
+        The transcript's own steps already give every token's probability after its prefix, so a
+        spelling that follows the transcript costs nothing; the others' further tokens come from one
+        batched decoder step per depth."""
+        answers = self.short_answers()
+        if not answers:
+            return {}
+        first = steps[0]
+        firsts = np.array([first[t[0]] for _, t in answers])
+        keep = [k for k in np.argsort(-firsts)[: self.tuning.max_scored] if firsts[k] >= firsts.max() - self.tuning.prune]
+        known: dict[tuple[int, ...], np.ndarray] = {tuple(ids[:d]): steps[d] for d in range(min(len(ids), len(steps)))}
+        needed = {tuple(answers[k][1][:d]) for k in keep for d in range(1, len(answers[k][1]) + 1)} - known.keys()
+        for depth in sorted({len(p) for p in needed}):
+            prefixes = sorted(p for p in needed if len(p) == depth)
+            known.update(zip(prefixes, self._next_steps(encoded, prefixes)))
+        scores: dict = {}
+        for k in keep:
+            m, tokens = answers[k]
+            after = known[tuple(tokens)]  # the word ends there: " Back" must not go on as "ward"
+            logprob = float(sum(known[tuple(tokens[:d])][tok] for d, tok in enumerate(tokens))
+                            + np.logaddexp.reduce(after[: len(self._word_end)][self._word_end]))
+            scores[m] = max(scores.get(m, -math.inf), logprob)
+        return scores
+
+    def _next_steps(self, encoded, prefixes: list[tuple[int, ...]]) -> list[np.ndarray]:
+        """The decoder's log probabilities for the token after each prefix (one batch)."""
+        import ctranslate2
+
+        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(np.asarray(encoded), len(prefixes), 0)))
+        prompts = [self._start + list(p) for p in prefixes]
+        results = self.model.generate(batch, prompts, beam_size=1, max_length=len(prompts[0]) + 1,
+                                      return_logits_vocab=True, suppress_blank=False, suppress_tokens=[])
+        out = []
+        for r in results:
+            logits = np.asarray(r.logits[0]).astype(np.float64)[0]
+            out.append(logits - np.logaddexp.reduce(logits))
+        return out
+
+    def measure(self, pcm: bytes) -> Evidence:
+        """Transcribe, understand and (for short utterances) score one utterance."""
+        ev, encoded, steps, ids = self.listen(pcm)
+        understood = self.grammar.understand(ev.text, self.context) if self.grammar.understand else None
+        if understood is None:
+            answer = self.grammar.parse(ev.text, self.context)
+            understood_answer, why = answer, "sentence" if answer else "not understood"
+        else:
+            understood_answer, why = understood.answer, understood.why
+        if self.strict and understood_answer is not None and understood_answer.kind not in ("stop", "pause"):
+            understood_answer, why = None, "not a barge-in command"
+        ev.understood, ev.why = understood_answer, why
+        speech = ev.seconds - 0.45  # the endpointer keeps ~240 ms before and ~210 ms after the speech
+        if speech <= self.tuning.short_s and why not in ("hedge", "two answers"):
+            ev.scores = self.score(encoded, steps, ids)
+        return ev
+
+    def judge(self, ev: Evidence) -> tuple[Answer | None, float]:
+        """The answer to take (None: ask again) and a 0..1 confidence."""
+        t, ranked = self.tuning, ev.best()
+        if ev.why in ("hedge", "two answers"):
+            return None, 0.0
+        top, top_score = ranked[0] if ranked else (None, -math.inf)
+        runner = ranked[1][1] if len(ranked) > 1 else -math.inf
+        said = ev.understood
+        if said is not None:
+            m = meaning(said)
+            if ranked and m in ev.scores and not self._clear_of_opposites(said, ev):
+                return None, 0.2
+            if ranked and m != top and top_score >= t.floor and top_score - ev.scores.get(m, -math.inf) > t.margin:
+                return None, 0.3  # the transcript says one answer, the scores clearly another
+            return said, 0.9 if (not ranked or m == top) else 0.7
+        if top is None or ev.no_speech > t.no_speech:
+            return None, 0.0
+        margin = t.strict_margin if self.strict else t.margin
+        if top_score - runner < margin or top_score < max(ev.first_word - t.closeness, t.floor):
+            return None, 0.1
+        answer = Answer(top[0], top[1], ev.text)
+        if not self._clear_of_opposites(answer, ev):
+            return None, 0.2
+        return answer, 0.6
+
+    def _clear_of_opposites(self, answer: Answer, ev: Evidence) -> bool:
+        """No scored opposite of ``answer`` comes within ``opposite_margin`` of it."""
+        mine = ev.scores.get(meaning(answer))
+        if mine is None:
+            return True
+        return all(mine - s >= self.tuning.opposite_margin for m, s in ev.scores.items()
+                   if m != meaning(answer) and opposite(answer, Answer(m[0], m[1], "")))
+
+    def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
+        ev = self.measure(pcm)
+        answer, confidence = self.judge(ev)
+        log.debug("whisper %r -> %s (%s, scores %s)", ev.text, answer, ev.why,
+                  {f"{k[0]}:{k[1]}": round(v, 1) for k, v in ev.best()[:3]})
+        return ev.text or None, answer, confidence
+
+    def decode_whole(self, pcm: bytes) -> tuple[str | None, Answer | None, float] | None:
+        """The answer, when the transcript and the scores agree on it and no longer sentence starts with it."""
+        ev = self.measure(pcm)
+        answer, confidence = self.judge(ev)
+        if answer is None or confidence < 0.9 or self.extendable(ev.text.lower().strip(" .!?,")):
+            return None
+        return ev.text, answer, confidence
