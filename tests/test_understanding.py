@@ -151,3 +151,17 @@ def test_understand_command_reads_arguments_and_stdin():
 def test_understand_never_raises(phrases, text, context):
     understood = phrases.understand(text, context)
     assert understood.answer is None or understood.answer.kind
+
+
+def test_a_simulated_session_in_everyday_words(simulate):
+    """`simulate` hears typed text through the same understanding as the voice runtime's transcripts."""
+    out = simulate(["um, let's get going", "nope", "no, nothing like that", "I haven't had any falls or anything",
+                    "it goes right down the back of my thigh", "the right one", "I'd say about a six",
+                    "no different really", "it's eased off a bit", "the leg pain has gone, it's just my back now",
+                    "maybe a three", "a three"])
+    summary = out["summary"]
+    assert summary["baseline"] == {"location": "thigh", "side": "right", "score": 6}
+    assert [(e["id"], e["response"]) for e in summary["exercises"]] == [("prone-lying", "same"), ("prone-props", "centralized")]
+    assert summary["pain_after"] == 3 and summary["end_reason"] == "completed"
+    said = json.dumps(out["transcript"])
+    assert "Sorry" in said  # "maybe a three" was asked again

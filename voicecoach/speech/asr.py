@@ -63,8 +63,9 @@ class Heard:
     early: bool = False
     """Ended at the early check (a sure, whole answer), not after the full 300 ms pause."""
     first_choice: str | None = None
-    """The grammar decode's best sentence before the rejection checks, kept when rejected: what a decoder
-    that never asks again would have answered (the benchmark's ceiling on accuracy)."""
+    """What the engine made of the utterance before the rejection checks, kept when rejected (PocketSphinx: the
+    grammar decode's best sentence, the benchmark's ceiling on accuracy; Whisper: the transcript); None when it
+    heard no words at all, a noise the coach lets pass without asking again."""
 
 
 @dataclass(frozen=True)
@@ -119,12 +120,14 @@ class Recognizer:
 
     engine = "none"
     sample_rate = SAMPLE_RATE
+    endpointing: dict = {}
+    """Endpointer settings this engine changes (``Endpointer`` fields)."""
 
     def __init__(self, grammar: Grammar) -> None:
         self.grammar = grammar
         self.context = GLOBAL
         self.strict = False
-        self.endpointer = Endpointer(complete=self._complete)
+        self.endpointer = Endpointer(complete=self._complete, **self.endpointing)
         self._extendable: dict[tuple[str, bool, str], bool] = {}
         self._early: deque[tuple[bytes, tuple[str | None, Answer | None, float], float]] = deque(maxlen=4)
         save = os.environ.get("VOICECOACH_SAVE_UTTERANCES", "").strip()

