@@ -100,7 +100,7 @@ def test_up_and_down_are_never_swapped(rec):
 
 @pytest.mark.parametrize("folder", ["_silence_", "_unknown_"])
 def test_noise_and_other_words_are_not_answers(rec, folder):
-    got = [g for c in ["yesno", "number", "pain", "side"] for g in heard(rec, clips(folder, 20), c)]
+    got = [g for c in ["yesno", "number", "pain", "side"] for g in heard(rec, clips(folder, 15), c)]
     assert sum(g is not None for g in got) <= 0.03 * len(got), got
 
 
@@ -110,7 +110,7 @@ def test_everyday_phrasings_spoken_by_other_voices(rec, tmp_path, voice):
     cases = [("yesno", "no, nothing like that", ("yesno", "no")),
              ("pain", "it went further down my leg", ("pain", "peripheralized")),
              ("pain", "it moved up a bit", ("pain", "partial")),
-             ("number", "about a seven out of ten", ("number", 7)),
+             ("number", "I'd say about a seven", ("number", 7)),
              ("location", "all the way down to my foot", ("location", "foot")),
              ("pain", "I'm not sure", None)]
     right = 0

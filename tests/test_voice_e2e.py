@@ -4,27 +4,33 @@
 (flite) answers into the microphone. These are the demo's own machinery.
 """
 
+import re
 import time
 import wave
 
 from voicecoach.demo import CENTRALIZING_PATIENT, run_demo
 from voicecoach.store.history import History
 
-QUICK_PATIENT = {**CENTRALIZING_PATIENT, "checking_pain": ["it's just in my back"]}
-"""Centralizes with the first exercise: a short session."""
-
-
 def _summary(home):
     with History(home / "history.sqlite3") as history:
         return history.last_summary()
 
 
-def test_whole_session_matches_the_patients_script(tmp_path, capsys):
+def test_whole_session_with_its_own_voice_in_the_microphone(tmp_path, capsys):
+    """The demo's whole session, with the coach's voice leaking into the microphone (echo): the
+    session follows the patient's script, and nothing the coach heard came from its own voice."""
+    heard = []
+
+    def watch(event, patient):
+        if event["event"] == "heard":  # accepted or not: anything the coach took as the user's turn
+            heard.append((event["text"], time.monotonic() - patient.last_said_at, len(patient.said)))
+
     out = tmp_path / "demo.wav"
-    assert run_demo(fast=True, out=out, home=tmp_path, timeout_s=480) == 0
+    assert run_demo(fast=True, out=out, echo=True, home=tmp_path, timeout_s=480, on_event=watch) == 0
+    printed = capsys.readouterr().out
     summary = _summary(tmp_path)
     assert summary["end_reason"] == "completed"
-    assert summary["baseline"] == {"location": "thigh", "side": "right", "score": 5}
+    assert summary["baseline"] == {"location": "calf", "side": "right", "score": 5}
     # prone lying: same; prone props: better (partial, a second round), then only in the back
     assert [(e["id"], e["response"]) for e in summary["exercises"]] == [
         ("prone-lying", "same"), ("prone-props", "centralized")]
@@ -33,25 +39,13 @@ def test_whole_session_matches_the_patients_script(tmp_path, capsys):
     assert summary["pain_after"] == 3
     with wave.open(str(out)) as w:
         assert w.getnframes() / w.getframerate() > 30  # both sides of a whole session
-
-
-def test_coach_never_reacts_to_its_own_voice(tmp_path):
-    heard = []
-
-    def watch(event, patient):
-        if event["event"] == "heard":  # accepted or not: anything the coach took as the user's turn
-            heard.append((event["text"], time.monotonic() - patient.last_said_at, len(patient.said)))
-
-    assert run_demo(fast=True, out=None, answers=QUICK_PATIENT, echo=True, home=tmp_path,
-                    timeout_s=300, on_event=watch) == 0
-    patient_lines = {a for answers in QUICK_PATIENT.values() for a in answers}
-    assert heard and all(text in patient_lines for text, _, _ in heard if text), heard
+    assert heard, printed
     # every turn the coach heard follows one the patient said (within the 0.3 s hangover plus
     # decoding), one per utterance at most: none came from the coach's own voice in the echo
     assert all(since < 4.0 for _, since, _ in heard), heard
     assert len(heard) <= heard[-1][2], heard
-    summary = _summary(tmp_path)
-    assert [(e["id"], e["response"]) for e in summary["exercises"]] == [("prone-lying", "centralized")]
+    said, again = (int(x) for x in re.search(r"Answers said: (\d+); said again[^:]*: (\d+)", printed).groups())
+    assert again * 10 <= said, printed[-2000:]  # at most one answer in ten asked again
 
 
 def test_stop_while_the_coach_talks_cuts_speech_and_ends_the_session(tmp_path):

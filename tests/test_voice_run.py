@@ -165,7 +165,7 @@ def test_doctor_on_virtual_devices(va, tmp_path):
     player.wait()
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
-    assert "recognition engine: pocketsphinx" in out
+    assert "recognition engine: whisper" in out, out
     assert "voice: loaded" in out
     assert any(line.startswith("device") for line in out.splitlines()), out  # PortAudio's device list
     assert "microphone: " in out and "model: vosk-en: missing" in out, out

@@ -30,7 +30,7 @@ from .voice import describe
 CENTRALIZING_PATIENT = {
     "idle": ["start session"],
     "screening": ["no"],
-    "asking_location": ["my thigh"],
+    "asking_location": ["my calf"],
     "asking_side": ["right"],
     "asking_score": ["five"],
     "checking_pain": ["same", "better", "it's just in my back"],

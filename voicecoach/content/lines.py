@@ -133,7 +133,7 @@ class Lines:
 def _read_yaml(path: Path) -> dict[str, Any]:
     """A YAML mapping from a file, or a ContentError naming the file and line."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except OSError as exc:
         raise ContentError(f"cannot read the file ({exc.strerror})", str(path), None, None, None) from None
     except yaml.YAMLError as exc:

@@ -88,7 +88,7 @@ class Phrases:
         """Read and expand the phrase file (default: <prompts dir>/phrases.yaml)."""
         path = Path(path) if path is not None else prompts_dir() / "phrases.yaml"
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except OSError as exc:  # e.g. prompts not installed: one sentence, not a traceback
             raise ContentError(f"cannot read the file ({exc.strerror or exc})", path) from None
         except yaml.YAMLError as exc:

@@ -1,0 +1,129 @@
+"""How the Whisper recognizer weighs what it heard: its settings, the evidence of one utterance, the decision.
+
+``asr_whisper`` gathers the evidence (a transcript, what it means, the short answers' scores);
+``judge`` takes an answer or asks again:
+
+- a transcript answer that the scores do not clearly contradict is taken;
+- a transcript that says nothing the context knows ("star" for "stop", "now" for "no") gives the
+  best-scoring short answer only if it is likely, beats the next one clearly and comes close to what
+  Whisper heard;
+- an answer with a dangerous opposite (yes/no, left/right, up/down, far digits) must be clear of it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..content.phrases import Answer
+from .asr import meaning, opposite
+
+
+@dataclass(frozen=True)
+class WhisperTuning:
+    """Decoding settings and decision thresholds (measured with scripts/bench on shared/audio and the corpus)."""
+
+    pad_before_s: float = 3.0
+    """Silence added before the utterance ..."""
+    pad_after_s: float = 3.0
+    """... and after it: Whisper, trained on 30 s windows, hears a short word far better with silence around it
+    (real yes/no/stop/digits: 88 % with 0.15 s each side, 93 % with 0.4 s, 96 % with 3 s)."""
+    tokens_per_s: float = 8.0
+    """Most transcript tokens per second of audio (plus ``extra_tokens``): a bound on decoding time."""
+    extra_tokens: int = 4
+    """Tokens allowed beyond ``tokens_per_s`` (punctuation, the end token)."""
+    repetition_penalty: float = 1.3
+    """Whisper repeats itself on short windows ("Yes, yes, yes"): a penalty on repeated tokens ends it sooner."""
+    max_words: int = 2
+    """Sentences of the context up to this many words are scored as short answers."""
+    short_s: float = 1.6
+    """Utterances up to this long (speech, without the endpointer's margins) are checked against the short answers."""
+    short_words: int = 3
+    """... and an understood transcript only when it may be a short answer (``_starts_short``): their scores say
+    nothing about "it went further down my leg", but they catch "Left, right. Left." ."""
+    prune: float = 8.0
+    """Short answers whose first token is this much less likely (log) than the likeliest one are not scored."""
+    max_scored: int = 8
+    """Short answers are scored when their first token is among this many likeliest first tokens."""
+    margin: float = 2.0
+    """A short answer taken without the transcript must beat the next answer by this much (log probability)."""
+    closeness: float = 3.0
+    """... and come within this much of the transcript's first word (else Whisper heard another word) ..."""
+    floor: float = -4.5
+    """... and be at least this likely; a short answer this likely also vetoes a transcript that says another
+    ("left, right. Left": Whisper repeats itself and invents words after a short one)."""
+    opposite_margin: float = 3.0
+    """An answer with a dangerous opposite must beat that opposite by this much when both were scored ..."""
+    opposite_floor: float = -3.0
+    """... and, when it was scored, be at least this likely (a breath before "no" was once transcribed "Yeah")."""
+    strict_words: int = 4
+    """Barge-in: a transcript longer than this is not a command, whatever it contains, and the command must be
+    among its first two words (the coach's own "you can say stop, pause, ..." heard back through a loudspeaker)."""
+    strict_margin: float = 3.0
+    """Barge-in: stop/pause taken without the transcript must beat the best other short answer by this much."""
+    no_speech: float = 0.6
+    """Above this no-speech probability (Whisper's own), an utterance with no understood transcript is noise."""
+
+
+@dataclass
+class Evidence:
+    """What Whisper made of one utterance in one context."""
+
+    text: str = ""
+    """The greedy transcript."""
+    understood: Answer | None = None
+    """What the transcript means in the context (``Grammar.understand``), if anything."""
+    why: str = ""
+    """Why the transcript means nothing, when it does not ("hedge", "two answers", "not understood"...)."""
+    first_word: float = 0.0
+    """Log probability of the transcript's first word (its tokens, as decoded)."""
+    no_speech: float = 0.0
+    """Whisper's probability that nothing was said."""
+    scores: dict = field(default_factory=dict)
+    """Meaning (kind, value) -> log probability of its best-scoring short spelling."""
+    seconds: float = 0.0
+    """Length of the utterance's audio."""
+
+    def best(self) -> list[tuple[tuple, float]]:
+        """Scored meanings, best first."""
+        return sorted(self.scores.items(), key=lambda kv: -kv[1])
+
+
+def judge(ev: Evidence, t: WhisperTuning, strict: bool = False) -> tuple[Answer | None, float]:
+    """The answer to take (None: ask again) and a 0..1 confidence (``strict``: barge-in, over the coach's voice)."""
+    ranked = ev.best()
+    if ev.why in ("hedge", "two answers"):
+        return None, 0.0
+    top, top_score = ranked[0] if ranked else (None, -math.inf)
+    runner = ranked[1][1] if len(ranked) > 1 else -math.inf
+    said = ev.understood
+    if said is not None:
+        m = meaning(said)
+        if ranked and m in ev.scores and not clear_of_opposites(said, ev, t):
+            return None, 0.2
+        if ranked and m != top and top_score >= t.floor and top_score - ev.scores.get(m, -math.inf) > t.margin:
+            return None, 0.3  # the transcript says one answer, the scores clearly another
+        return said, 0.9 if (not ranked or m == top) else 0.7
+    if top is None or ev.no_speech > t.no_speech:
+        return None, 0.0
+    margin = t.strict_margin if strict else t.margin
+    if top_score - runner < margin or top_score < max(ev.first_word - t.closeness, t.floor):
+        return None, 0.1
+    answer = Answer(top[0], top[1], ev.text)
+    if not clear_of_opposites(answer, ev, t):
+        return None, 0.2
+    return answer, 0.6
+
+
+def clear_of_opposites(answer: Answer, ev: Evidence, t: WhisperTuning) -> bool:
+    """No scored opposite of ``answer`` comes within ``opposite_margin`` of it, and an answer that has
+    scored opposites is itself at least ``opposite_floor`` likely when it was said alone (one word) or
+    taken from the scores."""
+    mine = ev.scores.get(meaning(answer))
+    if mine is None:
+        return True
+    opposites = [s for m, s in ev.scores.items() if m != meaning(answer) and opposite(answer, Answer(m[0], m[1], ""))]
+    alone = ev.understood is None or len(ev.text.split()) == 1  # the floor speaks to a lone word
+    return not opposites or ((mine >= t.opposite_floor or not alone)
+                             and all(mine - s >= t.opposite_margin for s in opposites))
+
