@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -64,7 +65,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .store.history import History
     from .voice import VoicePort, VoiceRuntime
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    level = os.environ.get("VOICECOACH_LOG", "info").upper()  # debug: each turn's timing, each decode
+    logging.basicConfig(level=level if level in ("DEBUG", "INFO", "WARNING") else "INFO", format="%(message)s",
+                        stream=sys.stderr)
     logging.getLogger("transitions").setLevel(logging.WARNING)
     content = Content.load()
     if args.fast:

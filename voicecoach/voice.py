@@ -41,6 +41,10 @@ class TurnTimes:
     """Monotonic time of the end of the user's speech, as captured."""
     reply_at: float = 0.0
     """Monotonic time the first sample of the reply went to the speaker."""
+    decode_ms: float = 0.0
+    """The recognizer's time on the utterance."""
+    early: bool = False
+    """Whether the utterance ended at the early check (a sure answer) rather than after the full pause."""
 
 
 @dataclass
@@ -120,6 +124,10 @@ class VoiceRuntime:
         if self._turn is not None:
             self._turn.reply_at = self.speaker.first_sound_time or self.clock.now()
             self.turns.append(self._turn)
+            t = self._turn
+            log.debug("turn: last frame captured -> heard %.0f ms (recognizer %.0f ms%s) -> reply playing %.0f ms",
+                      1000 * (t.heard_at - t.speech_end_at), t.decode_ms, ", early" if t.early else "",
+                      1000 * (t.reply_at - t.speech_end_at))
             self._turn = None
         self._emit("say", coach, text=text)
 
@@ -166,7 +174,7 @@ class VoiceRuntime:
                 return  # no words at all (a noise): nothing to ask again about
         self._emit("heard", coach, text=heard.text or "", answer=answer and [answer.kind, answer.value],
                    confidence=round(heard.confidence, 2), early=heard.early)
-        self._turn = TurnTimes(heard_at=self.clock.now(), speech_end_at=captured_at)
+        self._turn = TurnTimes(heard_at=self.clock.now(), speech_end_at=captured_at, decode_ms=heard.ms, early=heard.early)
         coach.act(answer, heard.text or "")
 
     # ---------------------------------------------------------------- timers and faults

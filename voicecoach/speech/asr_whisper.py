@@ -22,7 +22,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..content.phrases import Answer
-from .asr import Grammar, Recognizer, meaning
+from .asr import Grammar, Recognizer, meaning, opposite
 from .whisper_judge import Evidence, WhisperTuning, judge
 from .whisper_model import ModelFiles, find_model, load, log_mel
 
@@ -111,15 +111,15 @@ class WhisperRecognizer(Recognizer):
         return Evidence(text=text, first_word=first_word, no_speech=float(result.no_speech_prob), seconds=seconds), \
             encoded, logp, ids
 
-    def score(self, encoded, steps: np.ndarray, ids: list[int]) -> dict:
+    def score(self, encoded, steps: np.ndarray, ids: list[int], said: Answer | None = None) -> dict:
         """Log probability (teacher-forced: the spelling's tokens, then a word's end) of the likeliest short
         answers' spellings, best per meaning.
 
         The transcript's own steps give every token's probability after its prefix, so a spelling that
         follows the transcript costs nothing. Any other spelling first gets an upper bound (the tokens whose
-        prefix is known); only spellings whose bound comes within ``margin``/``opposite_margin`` of the best
-        are decoded further (one batched decoder step per depth), until the best is exact: a clear answer
-        costs no decoder call, a close one a few."""
+        prefix is known); only spellings that could change the judgement (``_matters``, given what the
+        transcript ``said``) are decoded further, one batched decoder step per depth: a clear answer costs no
+        decoder call, a close one a few."""
         answers = self.short_answers()
         if not answers:
             return {}
@@ -130,7 +130,6 @@ class WhisperRecognizer(Recognizer):
         keep = [k for k, (_, tokens) in enumerate(answers)
                 if tokens[0] in likely[: t.max_scored] and firsts[tokens[0]] >= best_first - t.prune]
         known: dict[tuple[int, ...], np.ndarray] = {tuple(ids[:d]): steps[d] for d in range(min(len(ids), len(steps)))}
-        reach = max(t.margin, t.opposite_margin)
         while True:
             value = {k: self._bound(answers[k][1], known) for k in keep}
             best = max(value.values(), key=lambda v: v[0])[0]
@@ -138,8 +137,8 @@ class WhisperRecognizer(Recognizer):
             for k in keep:
                 if value[k][1]:
                     exact[answers[k][0]] = max(exact.get(answers[k][0], -math.inf), value[k][0])
-            unsure = [k for k in keep if not value[k][1] and value[k][0] >= best - reach
-                      and value[k][0] > exact.get(answers[k][0], -math.inf)]  # could change its meaning's score
+            unsure = [k for k in keep if not value[k][1] and value[k][0] > exact.get(answers[k][0], -math.inf)
+                      and self._matters(answers[k][0], value[k][0], said, best, exact)]
             if not unsure:
                 break
             needed = {tuple(answers[k][1][:d]) for k in unsure for d in range(1, len(answers[k][1]) + 1)} - known.keys()
@@ -151,6 +150,20 @@ class WhisperRecognizer(Recognizer):
             m = answers[k][0]
             scores[m] = max(scores.get(m, -math.inf), value[k][0])
         return scores
+
+    def _matters(self, m: tuple, bound: float, said: Answer | None, best: float, exact: dict) -> bool:
+        """Whether a spelling of meaning ``m`` (its score at most ``bound``) could change the judgement: with no
+        understood transcript, any that comes near the best; with one (``said``), its own spellings, a dangerous
+        opposite near it, and another answer that could clearly beat it (``judge``'s veto)."""
+        t = self.tuning
+        if said is None:
+            return bound >= best - max(t.margin, t.opposite_margin)
+        if m == meaning(said):
+            return True
+        mine = exact.get(meaning(said), best)
+        if opposite(said, Answer(m[0], m[1], "")):
+            return bound >= mine - t.opposite_margin
+        return bound >= t.floor and bound > mine + t.margin
 
     def _bound(self, tokens: list[int], known: dict) -> tuple[float, bool]:
         """(log probability, exact): exact when every step is known, else an upper bound from the known ones."""
@@ -194,7 +207,7 @@ class WhisperRecognizer(Recognizer):
         speech = ev.seconds - 0.45  # the endpointer keeps ~240 ms before and ~210 ms after the speech
         short = understood_answer is None or self._starts_short(ev.text)
         if speech <= self.tuning.short_s and short and why not in ("hedge", "two answers"):
-            ev.scores = self.score(encoded, steps, ids)
+            ev.scores = self.score(encoded, steps, ids, understood_answer)
         return ev
 
     def _starts_short(self, text: str) -> bool:

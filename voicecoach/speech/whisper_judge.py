@@ -59,6 +59,9 @@ class WhisperTuning:
     strict_words: int = 4
     """Barge-in: a transcript longer than this is not a command, whatever it contains, and the command must be
     among its first two words (the coach's own "you can say stop, pause, ..." heard back through a loudspeaker)."""
+    strict_floor: float = -6.0
+    """Barge-in: stop/pause taken without the transcript must be at least this likely (no closeness to the
+    transcript asked: pausing is the safe side, and flite's "pause" is transcribed "plus", scored -5.1)."""
     strict_margin: float = 3.0
     """Barge-in: stop/pause taken without the transcript must beat the best other short answer by this much."""
     no_speech: float = 0.6
@@ -106,8 +109,10 @@ def judge(ev: Evidence, t: WhisperTuning, strict: bool = False) -> tuple[Answer 
         return said, 0.9 if (not ranked or m == top) else 0.7
     if top is None or ev.no_speech > t.no_speech:
         return None, 0.0
-    margin = t.strict_margin if strict else t.margin
-    if top_score - runner < margin or top_score < max(ev.first_word - t.closeness, t.floor):
+    if strict:  # stop/pause over the coach's voice: the safe action, taken on weaker evidence ("plus" for "pause")
+        if top_score - runner < t.strict_margin or top_score < t.strict_floor:
+            return None, 0.1
+    elif top_score - runner < t.margin or top_score < max(ev.first_word - t.closeness, t.floor):
         return None, 0.1
     answer = Answer(top[0], top[1], ev.text)
     if not clear_of_opposites(answer, ev, t):
