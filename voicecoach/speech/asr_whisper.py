@@ -235,9 +235,11 @@ class WhisperRecognizer(Recognizer):
         return (ev.text or None) if words else None, answer, confidence
 
     def decode_whole(self, pcm: bytes) -> tuple[str | None, Answer | None, float] | None:
-        """The answer, when the transcript and the scores agree on it and no longer sentence starts with it."""
+        """The answer, when the transcript and the scores agree on it, it is short (a longer answer may go on
+        after a pause: "from my back... down to my thigh") and no longer sentence starts with it."""
         ev = self.measure(pcm)
         answer, confidence = judge(ev, self.tuning, self.strict)
-        if answer is None or confidence < 0.9 or self.extendable(ev.text.lower().strip(" .!?,")):
+        if answer is None or confidence < 0.9 or len(ev.text.split()) > self.tuning.max_words \
+                or self.extendable(ev.text.lower().strip(" .!?,")):
             return None
         return ev.text, answer, confidence
