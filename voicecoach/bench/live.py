@@ -420,7 +420,7 @@ def latency_causes(patient: "Patient", said: set[str]) -> dict:
     decode time of each phrase the patient said, recognized offline by the same code as live audio is."""
     from ..speech.asr import EARLY_FRAMES
     from ..speech.endpoint import FRAME_MS, Endpointer
-    from .accuracy import recognize_all
+    from .recognize import recognize_all
 
     jobs = [dict(source="live", group=intent, condition="live", context=INTENT_CONTEXT[intent],
                  file=str(patient.clip(text)), text=text, expected=None, live=True)
