@@ -65,7 +65,8 @@ def summarize(rows: list[dict], engine: str) -> dict:
     phr = [r for r in rows if r["source"] == "phrasing"]
     syn_in = [r for r in syn if r["expected"] is not None]
     real_in = [r for r in real if r["expected"] is not None]
-    out: dict = {"engine": engine, "clips": {"synthetic": len(syn), "real": len(real), "phrasing": len(phr)}}
+    out: dict = {"engine": engine, "clips": {"synthetic": len(syn), "real": len(real), "phrasing": len(phr)},
+                 "heard_by": dict(Counter(r["engine"] for r in rows))}
 
     by_ctx = {}
     for c in CONTEXTS:

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from multiprocessing import get_context
+import multiprocessing as mp
 
 _rec = None
 _engine: str | None = None
+_init_error: str | None = None
+CLIP_TIMEOUT_S = 120.0
+"""The longest wait for the next clip's rows: past it the engine's recognition is reported as failed
+(a worker that died or hangs would otherwise keep the pool waiting for good)."""
 
 
 def engines(phrases) -> list[dict]:
@@ -56,12 +60,18 @@ def engines(phrases) -> list[dict]:
 
 
 def _init(engine: str | None) -> None:
-    global _rec, _engine
+    """Load the recognizer once per worker; a failure is kept and raised with the first clip (a pool
+    whose initializer raises would start new workers for ever)."""
+    global _rec, _engine, _init_error
     import logging
     logging.getLogger("voicecoach").setLevel(logging.WARNING)
-    from ..content.phrases import Phrases
-    from ..speech.engines import load_recognizer
-    _rec, _engine = load_recognizer(Phrases.load(), engine), engine
+    _engine = engine
+    try:
+        from ..content.phrases import Phrases
+        from ..speech.engines import load_recognizer
+        _rec = load_recognizer(Phrases.load(), engine)
+    except Exception as exc:  # noqa: BLE001 - reported with the first clip
+        _init_error = f"{type(exc).__name__}: {exc}"
 
 
 def _recognize(job: dict) -> dict:
@@ -79,6 +89,8 @@ def _recognize(job: dict) -> dict:
 
 
 def _recognize_clip(jobs: list[dict]) -> list[dict]:
+    if _init_error:
+        raise RuntimeError(f"the recognizer ({_engine or 'default'}) did not load: {_init_error}")
     return [_recognize(job) for job in jobs]
 
 
@@ -93,5 +105,14 @@ def recognize_all(jobs: list[dict], workers: int = 2, engine: str | None = None)
         clips[job["file"]].append(job)
     # the longest clips first, so the pool does not end on one straggler
     order = sorted(clips.values(), key=lambda js: -os.path.getsize(js[0]["file"]) * len(js))
-    with get_context("spawn").Pool(workers, _init, (engine,)) as pool:
-        return [row for rows in pool.imap_unordered(_recognize_clip, order, chunksize=4) for row in rows]
+    out: list[dict] = []
+    with mp.get_context("spawn").Pool(workers, _init, (engine,)) as pool:
+        results = pool.imap_unordered(_recognize_clip, order)  # chunksize 1: an iterator with next(timeout)
+        while True:
+            try:
+                out += results.next(timeout=CLIP_TIMEOUT_S)
+            except StopIteration:
+                return out
+            except mp.TimeoutError:
+                raise RuntimeError(f"no clip recognized for {CLIP_TIMEOUT_S:.0f} s ({len(out)} of {len(jobs)} "
+                                   f"done): a worker died or hangs") from None
