@@ -4,15 +4,17 @@ A job is one clip heard in one context: ``{source, group, condition, context, fi
 (``expected``: the (kind, value) it must give there, None: no answer may be given).
 
 - Synthetic (source "synthetic"): ``scripts/make-corpus`` (a subprocess) speaks the accepted phrases of
-  every context (the shortest sentence per answer and ``per_answer - 1`` at random) with 6 voices, clean
-  and at 20 dB and 10 dB SNR, plus out-of-context sentences (each tried in one of yesno, number, pain).
-- Spoken phrasings (source "phrasing"): the held-out everyday phrasings (``phrasings/heldout.yaml``)
-  spoken clean by 3 voices, each heard in its item's context.
+  every context (the shortest sentence of each answer) with the voices of FULL_CORPUS, clean and at 20 dB
+  and 10 dB SNR, plus out-of-context sentences (each tried in one of yesno, number, pain).
+- Spoken phrasings (source "phrasing"): held-out everyday phrasings (``phrasings/heldout.yaml``, never used
+  for tuning; a sample spread over the contexts), spoken clean by piper joe, espeak-us and flite slt in
+  turn, each heard in its item's context.
 - Real (source "real"): ``../shared/audio/speech_commands`` (one word per clip). ``FOLDERS`` says in which
-  contexts each folder is tried and what it should give there.
+  contexts each folder may be tried and what it should give there; REAL_FULL how many clips and contexts.
 
 The corpus is cached under the work directory, keyed by the script, the phrase file, the phrasing file and
-the options, so a second run only recognizes.
+the options, so a second run only recognizes. The full run's size keeps it well under 15 minutes on 2 cores
+with two engines (each engine's time is in the report).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import random
 import subprocess
 import sys
 import zlib
-from collections import Counter
 from pathlib import Path
 
 from .phrasings import SETS, expected
@@ -54,17 +55,27 @@ BUDGET_FOLDERS = ("yes", "no", "stop", *DIGITS)
 OTHER_FOLDERS = ("up", "down", "left", "right")
 """Real words heard in the context where they are answers, beside the budget's (up/down in pain, left/right in side)."""
 OUT_OF_CONTEXT_REAL = ("left", "right", "go", "on", "off")
+REAL_FULL: dict[str, tuple[int | None, int | None]] = {
+    "yes": (30, None), "no": (30, None), "stop": (30, 2), "up": (15, None), "down": (15, None),
+    "left": (15, 2), "right": (15, 2), "go": (8, 1), "on": (8, 1), "off": (8, 1), "_unknown_": (None, 2)}
+"""Full run: folder -> (clips taken, seeded; None: all, contexts each clip is tried in; None: all of its
+FOLDERS contexts). A clip is always tried where it is an answer, unless every context is one (stop);
+the other contexts are taken in turn, so every context is covered. Digits and _silence_: all, everywhere."""
+REAL_QUICK: dict[str, tuple[int | None, int | None]] = {
+    "yes": (1, None), "no": (1, None), "stop": (1, 2), "one": (1, None), "five": (1, None), "nine": (1, None),
+    "up": (1, None), "left": (1, 2), "go": (1, 1), "_unknown_": (1, 2), "_silence_": (1, 2)}
+"""Quick run: the folders tried, one clip each."""
 
-FULL_CORPUS = dict(per_answer=2, voices="piper-joe,piper-joe-slow,espeak-us,espeak-f3,flite-slt,flite-rms", snr="20,10",
-                   phrasing_voices="piper-joe,espeak-us,flite-slt", phrasing_sample=0)
-"""6 of make-corpus's 9 voices (both piper speeds, 2 espeak-ng, 2 flite), and the held-out phrasings (all
-332) with one voice of each synthesizer."""
-QUICK_CORPUS = dict(per_answer=1, voices="flite-slt,espeak-us", snr="20,10", phrasing_voices="flite-slt",
-                    phrasing_sample=6)
-"""Quick mode: 2 voices; 6 phrasing items (one per context of the held-out set), one voice."""
+FULL_CORPUS = dict(per_answer=1, voices="piper-joe,espeak-us,flite-slt", snr="20,10",
+                   phrasing_voices="piper-joe,espeak-us,flite-slt", phrasing_sample=180, phrasing_rotate=True)
+"""3 of make-corpus's 9 voices (piper joe, espeak-ng us, flite slt), the shortest sentence of every answer;
+180 of the 332 held-out phrasings (30 per context), each spoken by one of the same 3 voices in turn."""
+QUICK_CORPUS = dict(per_answer=1, voices="flite-slt,espeak-us", snr="20,10",
+                    phrasing_voices="piper-joe,espeak-us,flite-slt", phrasing_sample=3, phrasing_rotate=True)
+"""Quick mode: 2 voices; 3 phrasing items (of 3 contexts), one per phrasing voice."""
 NEGATIVE_CONTEXTS = ("yesno", "number", "pain")
-QUICK_PER_CONTEXT = 1
-"""Quick mode: synthetic clips per context and condition, with an answer and without (and real clips per folder: 1)."""
+QUICK_PER_CONDITION = 4
+"""Quick mode: synthetic clips per condition with an answer (each of another context), and 1 without one."""
 
 
 def corpus_dir(work: Path, quick: bool) -> Path:
@@ -83,8 +94,9 @@ def make_corpus(work: Path, quick: bool, log=print) -> tuple[Path, list[dict]]:
         cmd = [sys.executable, str(MAKE_CORPUS), str(out), "--per-answer", str(opts["per_answer"]),
                "--snr", opts["snr"], "--voices", opts["voices"], "--phrasings", str(PHRASING_FILE),
                "--phrasing-voices", opts["phrasing_voices"], "--phrasing-sample", str(opts["phrasing_sample"])]
+        cmd += ["--phrasing-rotate"] if opts["phrasing_rotate"] else []
         log(f"synthesizing the corpus into {out} ...")
-        res = subprocess.run(cmd, capture_output=True, text=True, env=child_env())
+        res = subprocess.run(cmd, capture_output=True, text=True, env=child_env(), timeout=1200)
         if res.returncode != 0:
             raise RuntimeError(f"scripts/make-corpus failed: {res.stderr.strip()[-500:]}")
     return out, json.loads((out / "corpus.json").read_text())
@@ -110,13 +122,13 @@ def synthetic_jobs(out: Path, rows: list[dict], quick: bool) -> list[dict]:
     # out-of-context sentences: each in one of the contexts make-corpus speaks it for, in turn
     jobs = [j for j in jobs if j["expected"] is not None
             or NEGATIVE_CONTEXTS[zlib.crc32(f"{j['group']}|{j['text']}".encode()) % 3] == j["context"]]
-    if quick:  # a few per context and condition, in-grammar and out-of-context alike
-        rng, picked, seen = random.Random(0), [], Counter()
+    if quick:  # per condition: a few with an answer, each in another context, and one without
+        rng, picked, contexts = random.Random(0), [], {}
         rng.shuffle(jobs)
         for j in jobs:
-            key = (j["context"], j["condition"], j["expected"] is None)
-            if seen[key] < QUICK_PER_CONTEXT:
-                seen[key] += 1
+            seen = contexts.setdefault((j["condition"], j["expected"] is None), set())
+            if j["context"] not in seen and len(seen) < (1 if j["expected"] is None else QUICK_PER_CONDITION):
+                seen.add(j["context"])
                 picked.append(j)
         jobs = picked
     return jobs
@@ -130,20 +142,31 @@ def phrasing_jobs(out: Path, rows: list[dict]) -> list[dict]:
             for r in rows if r.get("source") == "phrasing"]
 
 
+def tried_in(contexts: dict, i: int, k: int | None) -> dict:
+    """The contexts clip number ``i`` of a folder is tried in: where it is an answer (unless it is one
+    everywhere), and ``k`` contexts in all, the others taken in turn from clip to clip."""
+    names = list(contexts)
+    if k is None or k >= len(names):
+        return contexts
+    answers = [c for c in names if contexts[c] is not None]
+    keep = answers if 0 < len(answers) < len(names) else []
+    turn = [c for c in names if c not in keep]
+    n = max(0, k - len(keep))
+    picked = {turn[(i * n + j) % len(turn)] for j in range(n)}
+    return {c: contexts[c] for c in names if c in keep or c in picked}
+
+
 def real_jobs(quick: bool) -> list[dict]:
-    """One job per (real clip, context it is tried in); quick: one clip per folder."""
+    """One job per (real clip, context it is tried in): REAL_FULL or REAL_QUICK, the clips taken seeded."""
     jobs = []
     if not REAL_DIR.is_dir():
         return jobs
-    for folder, contexts in FOLDERS.items():
+    plan = REAL_QUICK if quick else {f: REAL_FULL.get(f, (None, None)) for f in FOLDERS}
+    for folder, (n, k) in plan.items():
         files = sorted((REAL_DIR / folder).glob("*.wav"))
         random.Random(0).shuffle(files)
-        if quick:
-            files = files[:1]
-            if folder in ("_unknown_", "_silence_", "stop"):
-                contexts = {c: contexts[c] for c in ("yesno", "number")}
-        for f in files:
-            for context, want in contexts.items():
+        for i, f in enumerate(files[:n]):
+            for context, want in tried_in(FOLDERS[folder], i, k).items():
                 jobs.append(dict(source="real", group=folder, condition="real", context=context, file=str(f),
                                  text=folder, expected=want))
     return jobs
