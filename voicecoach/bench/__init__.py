@@ -5,8 +5,10 @@ memory and start-up, printed as one table with pass/fail against the budgets of 
 - :mod:`.corpus`: the clips (synthetic corpus and spoken phrasings from scripts/make-corpus, real recordings);
 - :mod:`.recognize`: the installed engines, and a pool of `voicecoach hear`'s code per engine;
 - :mod:`.accuracy`: each engine's figures; :mod:`.phrasings`: the phrasing sets and the text figure;
-- :mod:`.live`: `voicecoach run` on virtual PulseAudio devices with a flite patient;
-- :mod:`.budgets`: budgets and causes; :mod:`.report`, :mod:`.live_report`: the table and the JSON.
+- :mod:`.live`: `voicecoach run` on virtual PulseAudio devices with a flite patient (:mod:`.live_coach`,
+  :mod:`.live_session`, :mod:`.measure`);
+- :mod:`.budgets`: the budgets and their verdicts; :mod:`.causes`: what the figures say about a budget missed;
+- :mod:`.report`, :mod:`.live_report`: the table and the JSON.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ def default_work_dir() -> Path:
     """Where corpora, the warm TTS cache and patient clips are kept between runs."""
     env = os.environ.get("VOICECOACH_BENCH_DIR", "").strip()
     return Path(env) if env else Path(platformdirs.user_cache_dir("voicecoach")) / "bench"
+
+
+def default_workers() -> int:
+    """Recognizer processes: $VOICECOACH_BENCH_WORKERS, else 2 (one per core of the reference machine)."""
+    try:
+        return max(1, int(os.environ.get("VOICECOACH_BENCH_WORKERS", "") or 2))
+    except ValueError:
+        return 2
 
 
 def load_average() -> str:
@@ -61,7 +71,8 @@ def run(quick: bool = False, work: Path | None = None, accuracy: bool = True, li
         workers: int = 2, log=None) -> dict:
     """Run the benchmark; every figure as one dict (``budgets`` included)."""
     from .accuracy import run_accuracy
-    from .budgets import causes, check_budgets
+    from .budgets import check_budgets
+    from .causes import causes
     from .live import LivePlan, run_live
 
     t0 = time.monotonic()
@@ -82,14 +93,7 @@ def run(quick: bool = False, work: Path | None = None, accuracy: bool = True, li
         result["timings_s"].update(part["timings_s"])
     if live:
         t = time.monotonic()
-        try:
-            live_result = run_live(work, LivePlan.quick() if quick else LivePlan(), log)
-            live_result["peak_rss_mb"] = max(live_result.get("idle", {}).get("peak_rss_mb") or 0,
-                                             live_result.get("session", {}).get("peak_rss_mb") or 0) or None
-        except Exception as exc:  # noqa: BLE001 - report what was measured, and why the rest is missing
-            log(f"the live part failed: {exc}")
-            live_result = {"error": f"{type(exc).__name__}: {exc}"}
-        result["live"] = live_result
+        result["live"] = run_live(work, LivePlan.quick() if quick else LivePlan(), log)
         result["timings_s"]["live"] = round(time.monotonic() - t, 1)
     result["duration_s"] = time.monotonic() - t0
     result["machine"]["load_end"] = load_average()
@@ -103,15 +107,18 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(prog="bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="a few clips per context and engine, a few turns, 5 s idle (about 1.5 minutes)")
+    ap.add_argument("--quick", action="store_true",
+                    help="a few clips per context and engine, 5 response turns, 5 s idle (about 1.5 minutes)")
     ap.add_argument("--json", type=Path, metavar="FILE", help="write every figure to FILE")
     ap.add_argument("--work", type=Path, help=f"cache directory (default {default_work_dir()}, or $VOICECOACH_BENCH_DIR)")
     ap.add_argument("--only", choices=["accuracy", "live"], help="run only one part")
-    ap.add_argument("--workers", type=int, default=2, help="recognizer processes (default 2)")
+    ap.add_argument("--workers", type=int, default=default_workers(),
+                    help="recognizer processes (default 2, or $VOICECOACH_BENCH_WORKERS)")
+    ap.add_argument("--detail", action="store_true", help="also print the default engine's per-context figures")
     args = ap.parse_args(argv)
     result = run(quick=args.quick, work=args.work, accuracy=args.only in (None, "accuracy"),
                  live=args.only in (None, "live"), workers=args.workers)
-    print(table(result), flush=True)
+    print(table(result, detail=args.detail), flush=True)
     if args.json:
         write_json(result, args.json)
     return 0
