@@ -63,9 +63,11 @@ def _endpointer(lc: dict, barge_in: bool) -> str:
     early = lc.get("endpoint_early_barge_in_ms" if barge_in else "endpoint_early_ms")
     if early is None:
         return ""
+    ms = lambda key: fmt(lc[key] / 1000, "ms") if lc.get(key) is not None else "n/a"  # noqa: E731
     return (f"; the endpointer ends an utterance after {early} ms of silence when the answer is sure and whole, else "
-            f"{lc.get('endpoint_hangover_ms')} ms, and the decode of the patient's phrases takes "
-            f"{fmt((lc.get('decode_ms_median') or 0) / 1000, 'ms')} (median, offline)")
+            f"{lc.get('endpoint_hangover_ms')} ms; offline, the patient's phrases take {ms('recognize_ms_median')} "
+            f"to recognize (median), of which the final decode {ms('decode_ms_median')}, the rest the checks made "
+            f"while the words came in")
 
 
 def live_causes(result: dict, missed: set[str]) -> dict[str, str]:
@@ -86,13 +88,15 @@ def live_causes(result: dict, missed: set[str]) -> dict[str, str]:
             f"time is recognizing the word: end of speech -> barge_in event {fmt(b.get('event_median_s'), 'ms')} "
             f"({b.get('ended_early', 0)} of {b['n']} ended early){_endpointer(lc, True)}")
     mem = live.get("memory_breakdown") or {}
-    engine = result.get("default_engine") or "the recognizer"
+    engine = f" ({result['default_engine']})" if result.get("default_engine") else ""
     if "peak_rss" in missed and mem.get("total_mb"):
         out["peak_rss"] = (
             f"fresh process, RSS added by each part: Python {mem.get('python_mb', 0):.0f} MB, imports "
-            f"{mem.get('imports_mb', 0):.0f} MB, content {mem.get('content_mb', 0):.0f} MB, recognizer ({engine}) "
+            f"{mem.get('imports_mb', 0):.0f} MB, content {mem.get('content_mb', 0):.0f} MB, recognizer{engine} "
             f"{mem.get('recognizer_mb', 0):.0f} MB (+{mem.get('recognizer_decoding_mb', 0):.0f} MB once every context "
-            f"has decoded), piper voice (onnxruntime) {mem.get('piper_voice_mb', 0):.0f} MB; the warm coach synthesized "
+            f"has decoded), piper voice (onnxruntime) {mem.get('piper_voice_mb', 0):.0f} MB: {mem['total_mb']:.0f} MB "
+            f"in all; the coach itself: {fmt((live.get('idle') or {}).get('rss_mb'), 'MB')} idle-listening, peak "
+            f"{fmt(live.get('peak_rss_mb'), 'MB')} in the session, where it synthesized "
             f"{(live.get('session') or {}).get('lines_synthesized_by_coach')} lines missing from its cache")
     st = live.get("startup") or {}
     if "warm_startup" in missed and st:

@@ -86,14 +86,14 @@ class CoachProcess:
     def next(self, timeout: float) -> dict | None:
         """The next event, or None after ``timeout`` seconds; Ended once the process is gone."""
         if self.ended:
-            raise Ended()
+            raise Ended(self.why_ended())
         try:
             line = self._lines.get(timeout=max(0.0, self._bounded(timeout)))
         except queue.Empty:
             return None
         if line is None:
             self.ended = True
-            raise Ended()
+            raise Ended(self.why_ended())
         try:
             event = json.loads(line)
         except ValueError:
@@ -119,6 +119,20 @@ class CoachProcess:
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             self.next(min(left, 0.5))
+
+    def why_ended(self) -> str:
+        """The coach's exit code, last event and last log line (why the process is gone)."""
+        try:
+            code = self.proc.wait(2)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._log.flush()
+        try:
+            last = Path(self._log.name).read_text(errors="replace").strip().splitlines()[-1:]
+        except OSError:
+            last = []
+        return (f"the coach exited (code {code}, state {self.state!r}, last event {self.last_event()})"
+                + (f": {last[0]}" if last else ""))
 
     def compact_events(self) -> list[dict]:
         """The kept events, as {t relative to the start, event, state, text} (for the JSON)."""

@@ -10,6 +10,7 @@ readers) or a CTranslate2 model can hang for good when it frees what it inherite
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
 import multiprocessing as mp
 
@@ -79,13 +80,16 @@ def _recognize(job: dict) -> dict:
     if _engine is not None and _rec.engine != _engine:
         raise RuntimeError(f"{_engine} was asked for, {_rec.engine} listens: {_rec.choice.why}")
     _rec.set_context(job["context"])
-    heard = _rec.recognize(read_wav(job["file"]), live=job.get("live", False))
+    pcm = read_wav(job["file"])
+    t = time.monotonic()
+    heard = _rec.recognize(pcm, live=job.get("live", False))
+    wall_ms = 1000 * (time.monotonic() - t)
     got = (heard.answer.kind, heard.answer.value) if heard.answer else None
     first = None  # PocketSphinx's grammar decode before rejection (for Whisper it is the transcript)
     if heard.engine == "pocketsphinx" and heard.first_choice:
         first = _rec.grammar.parse(heard.first_choice, job["context"])
     return {**job, "got": got, "heard_text": heard.text, "decoded": heard.first_choice, "confidence": heard.confidence,
-            "ms": heard.ms, "engine": heard.engine, "first_choice": (first.kind, first.value) if first else None}
+            "ms": heard.ms, "wall_ms": wall_ms, "engine": heard.engine, "first_choice": (first.kind, first.value) if first else None}
 
 
 def _recognize_clip(jobs: list[dict]) -> list[dict]:
