@@ -2,27 +2,22 @@
 
 No timing is asserted (the machine is shared): only that each figure is there, is sane, is the
 one the budgets and the table use, and that the quick run really recognized clips with every
-installed engine and measured turns through the audio path. The live session's script is also
-run against a scripted stand-in for the coach (tests/bench_fakes.py), to show it follows the
-coach's state and always ends.
+installed engine and measured turns through the audio path. The live session's script alone:
+tests/test_bench_live.py.
 """
 
 import json
-import queue
 import subprocess
 import sys
-import time
 import wave
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bench_fakes import FakeRecording, ScriptedCoach, ScriptedPatient
+from bench_fakes import FakeRecording
 from voicecoach.bench.budgets import BUDGETS, check_budgets
 from voicecoach.bench.corpus import FOLDERS, QUICK_CORPUS, tried_in
-from voicecoach.bench.live_coach import CoachProcess, LiveTimeout
-from voicecoach.bench.live_session import SAY, Session
 from voicecoach.bench.measure import cut_time, first_audible_after, mic_speech_end
 from voicecoach.bench.phrasings import expected, load, score, text_figures
 from voicecoach.bench.report import table
@@ -172,35 +167,6 @@ def test_real_clips_are_tried_where_they_are_answers_and_in_turn_elsewhere():
     unknown = FOLDERS["_unknown_"]
     assert set().union(*(tried_in(unknown, i, 2) for i in range(4))) == set(unknown)  # every context in 4 clips
     assert tried_in(left, 0, None) == left
-
-
-def test_a_wait_past_the_deadline_says_what_it_waited_for():
-    coach = CoachProcess.__new__(CoachProcess)  # no process: only the event queue
-    coach._lines, coach.events, coach.state, coach.ended, coach.waiting_for = queue.Queue(), [], "screening", False, ""
-    coach.deadline = time.monotonic() + 0.3
-    coach._lines.put('{"event": "say", "state": "screening", "t": 1.0, "text": "Any numbness?"}\n')
-    t = time.monotonic()
-    with pytest.raises(LiveTimeout, match="a barge-in.*'screening'.*Any numbness"):
-        coach.wait_for(lambda e: e["event"] == "barge_in", 30, "a barge-in")
-    assert time.monotonic() - t < 2
-
-
-@pytest.mark.parametrize("late", [False, True])
-def test_the_session_follows_the_coach_and_ends(late, monkeypatch):
-    """A stand-in coach that hears every "pause" only after its line has ended (late) or over it: the
-    script still resumes, keeps its attempts bounded, and measures the barge-ins it could."""
-    coach = ScriptedCoach(late_barge_in=late)
-    monkeypatch.setattr("voicecoach.bench.live_session.time", coach.clock)
-    session = Session(coach, ScriptedPatient(coach), coach.speaker)
-    result = session.run(idle_turns=2, pause_cycles=2)
-    assert len(session.turns) >= 3 and all(t["latency_s"] > 0 for t in session.turns)
-    pauses = [b for b in session.barge_ins if b["said"] in SAY["pause"]]
-    if late:
-        assert result["pause_cycles"] == 0 and result["pause_attempts"] == 6 and all(b["missed"] for b in pauses)
-        assert len(pauses) == 6 and sum("after the line ended" in n for n in session.notes) == 6 + 1  # and the stop
-    else:
-        assert result["pause_cycles"] == 2 and all(b["latency_s"] > 0 for b in session.barge_ins)
-    assert session.barge_ins[-1]["said"] in SAY["stop"] and coach.state == "ended"
 
 
 def _fraction(x):
