@@ -5,7 +5,7 @@ A job is one clip heard in one context: ``{source, group, condition, context, fi
 
 - Synthetic (source "synthetic"): ``scripts/make-corpus`` (a subprocess) speaks the accepted phrases of
   every context (the shortest sentence of each answer) with the voices of FULL_CORPUS, clean and at 20 dB
-  and 10 dB SNR, plus out-of-context sentences (each tried in one of yesno, number, pain).
+  and 10 dB SNR, plus out-of-context sentences (clean, each tried in one of yesno, number, pain).
 - Spoken phrasings (source "phrasing"): held-out everyday phrasings (``phrasings/heldout.yaml``, never used
   for tuning; a sample spread over the contexts), spoken clean by piper joe, espeak-us and flite slt in
   turn, each heard in its item's context.
@@ -56,8 +56,8 @@ OTHER_FOLDERS = ("up", "down", "left", "right")
 """Real words heard in the context where they are answers, beside the budget's (up/down in pain, left/right in side)."""
 OUT_OF_CONTEXT_REAL = ("left", "right", "go", "on", "off")
 REAL_FULL: dict[str, tuple[int | None, int | None]] = {
-    "yes": (30, None), "no": (30, None), "stop": (30, 2), "up": (15, None), "down": (15, None),
-    "left": (15, 2), "right": (15, 2), "go": (8, 1), "on": (8, 1), "off": (8, 1), "_unknown_": (None, 2)}
+    "yes": (24, None), "no": (24, None), "stop": (24, 2), "up": (12, None), "down": (12, None),
+    "left": (12, 2), "right": (12, 2), "go": (6, 1), "on": (6, 1), "off": (6, 1), "_unknown_": (None, 2)}
 """Full run: folder -> (clips taken, seeded; None: all, contexts each clip is tried in; None: all of its
 FOLDERS contexts). A clip is always tried where it is an answer, unless every context is one (stop);
 the other contexts are taken in turn, so every context is covered. Digits and _silence_: all, everywhere."""
@@ -66,16 +66,18 @@ REAL_QUICK: dict[str, tuple[int | None, int | None]] = {
     "up": (1, None), "left": (1, 2), "go": (1, 1), "_unknown_": (1, 2), "_silence_": (1, 2)}
 """Quick run: the folders tried, one clip each."""
 
-FULL_CORPUS = dict(per_answer=1, voices="piper-joe,espeak-us,flite-slt", snr="20,10",
-                   phrasing_voices="piper-joe,espeak-us,flite-slt", phrasing_sample=180, phrasing_rotate=True)
-"""3 of make-corpus's 9 voices (piper joe, espeak-ng us, flite slt), the shortest sentence of every answer;
-180 of the 332 held-out phrasings (30 per context), each spoken by one of the same 3 voices in turn."""
+FULL_CORPUS = dict(per_answer=1, voices="piper-joe,espeak-us", snr="20,10",
+                   phrasing_voices="piper-joe,espeak-us,flite-slt", phrasing_sample=120, phrasing_rotate=True)
+"""2 of make-corpus's 9 voices (piper joe, espeak-ng us; the live patient is flite slt), the shortest sentence
+of every answer; 120 of the 332 held-out phrasings (20 per context), each spoken by one of piper joe,
+espeak-us and flite slt in turn. Sized so that a full run with two engines stays near 10 minutes on 2 cores
+(PocketSphinx takes longer than Whisper on noisy and long clips)."""
 QUICK_CORPUS = dict(per_answer=1, voices="flite-slt,espeak-us", snr="20,10",
                     phrasing_voices="piper-joe,espeak-us,flite-slt", phrasing_sample=3, phrasing_rotate=True)
 """Quick mode: 2 voices; 3 phrasing items (of 3 contexts), one per phrasing voice."""
 NEGATIVE_CONTEXTS = ("yesno", "number", "pain")
 QUICK_PER_CONDITION = 4
-"""Quick mode: synthetic clips per condition with an answer (each of another context), and 1 without one."""
+"""Quick mode: synthetic clips per condition with an answer (each of another context), and 1 without one (clean)."""
 
 
 def corpus_dir(work: Path, quick: bool) -> Path:
@@ -119,9 +121,9 @@ def synthetic_jobs(out: Path, rows: list[dict], quick: bool) -> list[dict]:
                  file=str(out / r["file"]), text=r["text"],
                  expected=tuple(r["expected"]) if r["expected"] is not None else None)
             for r in rows if r.get("source", "synthetic") == "synthetic"]
-    # out-of-context sentences: each in one of the contexts make-corpus speaks it for, in turn
-    jobs = [j for j in jobs if j["expected"] is not None
-            or NEGATIVE_CONTEXTS[zlib.crc32(f"{j['group']}|{j['text']}".encode()) % 3] == j["context"]]
+    # out-of-context sentences: clean, each in one of the contexts make-corpus speaks it for, in turn
+    jobs = [j for j in jobs if j["expected"] is not None or (
+        j["condition"] == "clean" and NEGATIVE_CONTEXTS[zlib.crc32(f"{j['group']}|{j['text']}".encode()) % 3] == j["context"])]
     if quick:  # per condition: a few with an answer, each in another context, and one without
         rng, picked, contexts = random.Random(0), [], {}
         rng.shuffle(jobs)
