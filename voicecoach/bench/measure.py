@@ -66,50 +66,62 @@ def mic_speech_end(rec, since: float) -> float | None:
     return rec.time_of(i0 + int(loud[-1])) if len(loud) else None
 
 
-
 _MEMORY_STEPS = """
-import json, sys
+import json, sys, time
+t0 = time.monotonic()
 import glob
-def rss():  # this process and its children (the free decoder)
+def rss():  # this process and its children
     pids = ['self'] + [c for t in glob.glob('/proc/self/task/*/children') for c in open(t).read().split()]
     return sum(int(line.split()[1]) / 1024 for p in pids for line in open(f'/proc/{p}/status')
                if line.startswith('VmRSS:'))
-out = {'python': rss()}
+out = {}
+def step(name):
+    out[name] = (rss(), time.monotonic())
+step('python')
 from voicecoach.app import Content
 from voicecoach.audio import Microphone, Speaker
-content = Content.load()
-out['imports_and_content'] = rss()
 from voicecoach.speech.engines import load_recognizer
+step('imports')
+content = Content.load()
+step('content')
 rec = load_recognizer(content.phrases)
-out['recognizer'] = rss()
+step('recognizer')
 from voicecoach.speech.asr import read_wav
 from voicecoach.content.phrases import CONTEXTS
 for context in CONTEXTS:
     for strict in (False, True):
         rec.set_context(context, strict=strict)
         rec.recognize(read_wav(sys.argv[2]))
-out['recognizer_decoding'] = rss()
+step('recognizer_decoding')
 from voicecoach.speech.tts import Voice
 voice = Voice(cache_dir=sys.argv[1])
 voice._load()
-out['piper_voice'] = rss()
-print(json.dumps(out))
+step('piper_voice')
+print(json.dumps({k: [mb, t - t0] for k, (mb, t) in out.items()}))
 """
+"""A fresh process loading what `voicecoach run` loads, step by step: RSS (MB) and time after each step."""
 
 
 def memory_breakdown(work: Path) -> dict:
-    """RSS (MB) after each part `voicecoach run` loads, in a fresh process: where the memory goes."""
+    """RSS (MB) and seconds of each part `voicecoach run` loads, in a fresh process: where memory and
+    start-up time go (``seconds["python"]``: the interpreter's own start is not in it)."""
     clip = work / "memory-probe.wav"
-    subprocess.run([*PATIENT_VOICE, "-t", "start session", "-o", str(clip)], check=True, capture_output=True)
-    res = subprocess.run([sys.executable, "-c", _MEMORY_STEPS, str(work / "tts-scratch"), str(clip)],
-                         capture_output=True, text=True, cwd=REPO)
+    try:
+        subprocess.run([*PATIENT_VOICE, "-t", "start session", "-o", str(clip)], check=True, capture_output=True,
+                       timeout=30)
+        res = subprocess.run([sys.executable, "-c", _MEMORY_STEPS, str(work / "tts-scratch"), str(clip)],
+                             capture_output=True, text=True, cwd=REPO, timeout=180)
+    except subprocess.TimeoutExpired as exc:
+        return {"error": f"timed out after {exc.timeout:.0f} s: {exc.cmd[:2]}"}
     if res.returncode != 0:
         return {"error": res.stderr.strip()[-300:]}
     steps = json.loads(res.stdout.strip().splitlines()[-1])
-    out, before = {"total_mb": steps[list(steps)[-1]]}, 0.0
-    for name, mb in steps.items():
-        out[f"{name}_mb"] = mb - before
-        before = mb
+    out: dict = {"total_mb": steps[list(steps)[-1]][0], "seconds": {}}
+    mb0 = t0 = 0.0
+    for name, (mb, t) in steps.items():
+        out[f"{name}_mb"] = mb - mb0
+        out["seconds"][name] = round(t - t0, 3)
+        mb0, t0 = mb, t
     return out
 
 
