@@ -146,7 +146,11 @@ class CoachProcess:
         while todo:
             pid = todo.pop()
             out.append(pid)
-            for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:  # a child may end while it is being read
+                tasks = list(Path(f"/proc/{pid}/task").glob("*/children"))
+            except OSError:
+                continue
+            for task in tasks:
                 try:
                     todo.extend(int(c) for c in task.read_text().split())
                 except (OSError, ValueError):
