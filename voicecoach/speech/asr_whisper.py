@@ -108,7 +108,9 @@ class WhisperRecognizer(Recognizer):
             first += 1
         first_word = float(sum(logp[k, ids[k]] for k in range(min(first, len(ids), len(logp)))))
         text = self.tokenizer.decode(ids).strip()
-        return Evidence(text=text, first_word=first_word, no_speech=float(result.no_speech_prob), seconds=seconds), \
+        cut = len(ids) >= limit - len(self._start)  # the token bound stopped it: the transcript may end mid-answer
+        return Evidence(text=text, first_word=first_word, no_speech=float(result.no_speech_prob), seconds=seconds,
+                        cut=cut), \
             encoded, logp, ids
 
     def score(self, encoded, steps: np.ndarray, ids: list[int], said: Answer | None = None) -> dict:
@@ -203,6 +205,9 @@ class WhisperRecognizer(Recognizer):
             understood_answer, why = understood.answer, understood.why
         if self.strict and understood_answer is not None and not self._command_first(ev.text, understood_answer):
             understood_answer, why = None, "not a barge-in command"  # a sentence with "stop" in it may be the coach's echo
+        if ev.cut and understood_answer is not None and any(
+                opposite(understood_answer, Answer(m[0], m[1], "")) for m, _ in self.short_answers()):
+            understood_answer, why = None, "cut off"  # "all the way from my back to" is not back
         ev.understood, ev.why = understood_answer, why
         speech = ev.seconds - 0.45  # the endpointer keeps ~240 ms before and ~210 ms after the speech
         short = understood_answer is None or self._starts_short(ev.text)
