@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .budgets import fmt
+from .budgets import dig, fmt
 from .corpus import CONDITIONS, CONTEXTS
 from .live_report import LIVE_ROWS, live_notes
 
@@ -32,14 +32,6 @@ def _acc(t: dict | None) -> str:
 
 def _rate(x: dict | None) -> str:
     return f"{fmt(x['rate'], '%')} ({x['accepted']}/{x['n']})" if x and x.get("n") else "-"
-
-
-def _get(data, *path):
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 ENGINE_ROWS = [
@@ -66,15 +58,15 @@ def _text_cell(t: dict | None) -> str:
 
 
 TEXT_ROWS = [
-    ("phrasings in text, held-out", lambda r: _text_cell(_get(r, "text", "heldout")), "understanding_phrasings_text"),
-    ("phrasings in text, tuning set", lambda r: _text_cell(_get(r, "text", "tuning")), None),
+    ("phrasings in text, held-out", lambda r: _text_cell(dig(r, ("text", "heldout"))), "understanding_phrasings_text"),
+    ("phrasings in text, tuning set", lambda r: _text_cell(dig(r, ("text", "tuning"))), None),
 ]
 """`voicecoach understand`'s code (Phrases.understand) on the phrasing sets' text."""
 
 
 def _n(result: dict, path: tuple) -> str:
     for a in (result.get("accuracy") or {}).values():
-        x = _get(a, *path)
+        x = dig(a, path)
         if isinstance(x, dict) and "n" in x:
             return f" (n={x['n']})"
     return ""
@@ -107,13 +99,13 @@ def one_table(result: dict) -> list[str]:
                 elif not a or "error" in a:
                     cells.append("failed" if a else "not run")
                 else:
-                    x = _get(a, *path)
+                    x = dig(a, path)
                     cells.append(cell(x) if x is not None else "-")
             lines.append(line(label + (_n(result, path) if path[-1] not in ("dangerous", "processing_ms") else ""),
                               cells, key))
         lines.append("  everyday phrasings as text, through `voicecoach understand`'s code (no engine):")
         for label, cell, key in TEXT_ROWS:
-            n = _get(result, "text", "heldout" if "held-out" in label else "tuning", "n")
+            n = dig(result, ("text", "heldout" if "held-out" in label else "tuning", "n"))
             lines.append(line(f"{label} (n={n})" if n else label,
                               [cell(result) if e["default"] else "" for e in engines], key))
     live = result.get("live")

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from .programs import ContentError, prompts_dir
+from .programs import ContentError, prompts_dir, read_yaml
 
 
 @dataclass(frozen=True)
@@ -132,14 +131,7 @@ class Lines:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     """A YAML mapping from a file, or a ContentError naming the file and line."""
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except OSError as exc:
-        raise ContentError(f"cannot read the file ({exc.strerror})", str(path), None, None, None) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        raise ContentError("is not valid YAML", str(path), line, None, None) from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise ContentError("must be a mapping of keys to lines", str(path), 1, None, None)
     return data

@@ -22,11 +22,10 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
 from hassil import Intents, TextSlotList
 from hassil.sample import sample_sentence
 
-from .programs import ContentError, prompts_dir
+from .programs import prompts_dir, read_yaml
 
 from .answer import CONTEXTS, GLOBAL, Answer, Meaning, normalize
 from .rules import Rules
@@ -87,13 +86,7 @@ class Phrases:
     def load(cls, path: Path | None = None) -> Phrases:
         """Read and expand the phrase file (default: <prompts dir>/phrases.yaml)."""
         path = Path(path) if path is not None else prompts_dir() / "phrases.yaml"
-        try:
-            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-        except OSError as exc:  # e.g. prompts not installed: one sentence, not a traceback
-            raise ContentError(f"cannot read the file ({exc.strerror or exc})", path) from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            raise ContentError("is not valid YAML", path, mark.line + 1 if mark else None) from None
+        raw = read_yaml(path)
         if not isinstance(raw, dict) or "intents" not in raw:
             raise ValueError(f"{path}: not a hassil intents file")
         raw.setdefault("language", "en")

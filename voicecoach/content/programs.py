@@ -40,6 +40,18 @@ class ContentError(Exception):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+def read_yaml(path: Path) -> Any:
+    """A YAML file's data (with libyaml's fast loader when PyYAML has it), or a ContentError naming the
+    file and, for a syntax error, the line."""
+    try:
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except OSError as exc:  # e.g. prompts not installed: one sentence, not a traceback
+        raise ContentError(f"cannot read the file ({exc.strerror or exc})", path) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ContentError("is not valid YAML", path, mark.line + 1 if mark else None) from None
+
+
 @dataclass(frozen=True)
 class Dose:
     """How much of an exercise to do."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .answer import normalize
 
@@ -99,17 +100,19 @@ class Rules:
             safer=dict(raw.get("safer") or {}),
         )
 
+    @cached_property
+    def _fillers_by_first(self) -> dict[str, list[Words]]:
+        """The fillers by their first word, longest first (built once: the phrase file's 20,000 sentences use it)."""
+        out: dict[str, list[Words]] = {}
+        for f in self.fillers:
+            out.setdefault(f[0], []).append(f)
+        return out
+
     def drop_fillers(self, words: Sequence[str]) -> list[str]:
         """``words`` without any filler (longest first, whole words only)."""
-        by_first = self.__dict__.get("_fillers_by_first")
-        if by_first is None:  # fillers by their first word, in the file's order (built once: 20,000 sentences use it)
-            by_first = {}
-            for f in self.fillers:
-                by_first.setdefault(f[0], []).append(f)
-            object.__setattr__(self, "_fillers_by_first", by_first)
         out, i = [], 0
         while i < len(words):
-            hit = next((f for f in by_first.get(words[i], ()) if tuple(words[i:i + len(f)]) == f), None)
+            hit = next((f for f in self._fillers_by_first.get(words[i], ()) if tuple(words[i:i + len(f)]) == f), None)
             if hit:
                 i += len(hit)
             else:

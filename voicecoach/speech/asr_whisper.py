@@ -21,8 +21,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..content.phrases import Answer
+from ..content.phrases import Answer, normalize
 from .asr import Grammar, Recognizer, meaning, opposite
+from .endpoint import FRAME_MS
 from .whisper_judge import Evidence, WhisperTuning, judge
 from .whisper_model import ModelFiles, find_model, load, log_mel
 
@@ -49,6 +50,8 @@ class WhisperRecognizer(Recognizer):
         tid = self.tokenizer.token_to_id
         self._start = [tid("<|startoftranscript|>"), tid("<|notimestamps|>")]
         self._short: dict[tuple[str, bool], list[tuple[tuple, list[int]]]] = {}
+        self._short_words: dict[tuple[str, bool], frozenset[str]] = {}
+        """The words of those spellings, per context (``_starts_short``)."""
         self._heard: OrderedDict[bytes, tuple] = OrderedDict()
         """The latest transcripts by their audio's digest: a recording heard in several contexts (hear, the
         benchmark) is encoded and transcribed once; only the scoring depends on the context."""
@@ -69,12 +72,15 @@ class WhisperRecognizer(Recognizer):
         key = (self.context, self.strict)
         if key not in self._short:
             sentences = self.grammar.strict(self.context) if self.strict else self.grammar.sentences[self.context]
-            out = []
+            out, words = [], set()
             for s in sentences:
                 if len(s.split()) <= self.tuning.max_words:
                     m = meaning(self.grammar.parse(s, self.context))
-                    out += [(m, self.tokenizer.encode(f, add_special_tokens=False).ids) for f in self._spellings(s)]
+                    for spelling in self._spellings(s):
+                        out.append((m, self.tokenizer.encode(spelling, add_special_tokens=False).ids))
+                        words.update(normalize(spelling).split())
             self._short[key] = out
+            self._short_words[key] = frozenset(words)
         return self._short[key]
 
     # ------------------------------------------------------------------ decoding
@@ -128,9 +134,8 @@ class WhisperRecognizer(Recognizer):
         t = self.tuning
         firsts = {tokens[0]: steps[0][tokens[0]] for _, tokens in answers}
         likely = sorted(firsts, key=lambda tok: -firsts[tok])[: t.max_scored]  # " My" counts once for "my thigh", "my back"...
-        best_first = firsts[likely[0]]
-        keep = [k for k, (_, tokens) in enumerate(answers)
-                if tokens[0] in likely[: t.max_scored] and firsts[tokens[0]] >= best_first - t.prune]
+        likely = {tok for tok in likely if firsts[tok] >= firsts[likely[0]] - t.prune}
+        keep = [k for k, (_, tokens) in enumerate(answers) if tokens[0] in likely]
         known: dict[tuple[int, ...], np.ndarray] = {tuple(ids[:d]): steps[d] for d in range(min(len(ids), len(steps)))}
         while True:
             value = {k: self._bound(answers[k][1], known) for k in keep}
@@ -205,28 +210,33 @@ class WhisperRecognizer(Recognizer):
             understood_answer, why = understood.answer, understood.why
         if self.strict and understood_answer is not None and not self._command_first(ev.text, understood_answer):
             understood_answer, why = None, "not a barge-in command"  # a sentence with "stop" in it may be the coach's echo
-        if ev.cut and understood_answer is not None and any(
-                opposite(understood_answer, Answer(m[0], m[1], "")) for m, _ in self.short_answers()):
+        if ev.cut and understood_answer is not None and self._has_opposite(understood_answer):
             understood_answer, why = None, "cut off"  # "all the way from my back to" is not back
         ev.understood, ev.why = understood_answer, why
-        speech = ev.seconds - 0.45  # the endpointer keeps ~240 ms before and ~210 ms after the speech
+        kept = (self.endpointer.preroll_frames + self.endpointer.tail_frames) * FRAME_MS / 1000
+        speech = ev.seconds - kept  # the endpointer keeps a little audio before and after the speech
         short = understood_answer is None or self._starts_short(ev.text)
         if speech <= self.tuning.short_s and short and why not in ("hedge", "two answers"):
             ev.scores = self.score(encoded, steps, ids, understood_answer)
         return ev
 
+    def _has_opposite(self, answer: Answer) -> bool:
+        """Whether one of the context's short answers is a dangerous opposite of ``answer``."""
+        return any(opposite(answer, Answer(m[0], m[1], "")) for m in {m for m, _ in self.short_answers()})
+
     def _starts_short(self, text: str) -> bool:
         """Whether a transcript may be one of the short answers, so their scores speak to it: at most
         ``short_words`` words, all of them words of short answers ("Yeah.", "Left, right. Left."); not
         "About a seven." or "It's worse." when those are not short answers themselves."""
-        words = [w.strip(".,!?;:").lower() for w in text.split()]
-        vocabulary = {w.lower() for _, tokens in self.short_answers() for w in self.tokenizer.decode(tokens).split()}
+        words = normalize(text).split()
+        self.short_answers()  # fills the context's words
+        vocabulary = self._short_words[(self.context, self.strict)]
         return 0 < len(words) <= self.tuning.short_words and all(w in vocabulary for w in words)
 
     def _command_first(self, text: str, answer: Answer) -> bool:
         """Barge-in: stop/pause said first ("stop", "oh stop please"), in a short utterance: "you can say stop,
         pause..." is the coach's own voice heard back through a loudspeaker."""
-        words = [w.strip(".,!?;:").lower() for w in text.split()]
+        words = normalize(text).split()
         said = answer.text.split()[:1]
         return (answer.kind in ("stop", "pause") and len(words) <= self.tuning.strict_words
                 and bool(said) and said[0] in words[:2])
