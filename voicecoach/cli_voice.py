@@ -65,9 +65,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .store.history import History
     from .voice import VoicePort, VoiceRuntime
 
-    level = os.environ.get("VOICECOACH_LOG", "info").upper()  # debug: each turn's timing, each decode
-    logging.basicConfig(level=level if level in ("DEBUG", "INFO", "WARNING") else "INFO", format="%(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if os.environ.get("VOICECOACH_LOG", "").lower() == "debug":  # each turn's timing, each decode (ours, not piper's)
+        log.setLevel(logging.DEBUG)
     logging.getLogger("transitions").setLevel(logging.WARNING)
     content = Content.load()
     if args.fast:

@@ -104,7 +104,8 @@ class WhisperRecognizer(Recognizer):
         seconds = len(pcm) / 2 / self.sample_rate
         limit = len(self._start) + t.extra_tokens + int(t.tokens_per_s * seconds)
         result = self.model.generate(encoded, [self._start], beam_size=1, max_length=limit, return_logits_vocab=True,
-                                     return_no_speech_prob=True, repetition_penalty=t.repetition_penalty)[0]
+                                     return_no_speech_prob=True, repetition_penalty=t.repetition_penalty,
+                                     no_repeat_ngram_size=t.no_repeat_ngram)[0]
         ids = result.sequences_ids[0]
         steps = np.asarray(result.logits[0]).astype(np.float64) if result.logits and len(result.logits[0]) else None
         logp = steps - np.logaddexp.reduce(steps, axis=1, keepdims=True) if steps is not None else np.zeros((1, 1))

@@ -36,6 +36,9 @@ class WhisperTuning:
     """Whisper repeats itself on short windows ("Yes, yes, yes"): a penalty on repeated tokens ends it sooner.
     1.3 also ended real sentences at their second "my" ("all the way from my back to" for "... to my foot",
     taken as back); 1.1 keeps them and answers 86 real yes/no/stop/digit clips the same as 1.3 (79 right)."""
+    no_repeat_ngram: int = 2
+    """No pair of tokens is written twice: with the light penalty above, Whisper still ran on "Repeat Repeat ..."
+    (8 times, to the token bound) on live speech, which cost ~500 ms of decoding and the early end."""
     max_words: int = 2
     """Sentences of the context up to this many words are scored as short answers."""
     short_s: float = 1.6
