@@ -21,7 +21,7 @@ import pytest
 
 from voicecoach.content.phrases import Answer, Phrases
 from voicecoach.speech.asr import Grammar, Heard, opposite, read_wav
-from voicecoach.speech.asr_whisper import WhisperRecognizer
+from voicecoach.speech.asr_whisper import WhisperRecognizer, drop_echo
 from voicecoach.speech.engines import load_recognizer
 from voicecoach.speech.whisper_model import PINNED, WhisperModelError, check, find_model
 
@@ -157,6 +157,18 @@ def test_a_sure_answer_ends_before_the_full_pause(rec, tmp_path):
             break
     assert h.answer == Answer("yesno", "no", h.answer.text) and h.early, h
     assert ((i + 960) // 2 - end) / 16 < 300
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("Repeat that. Repeat the dot.", "Repeat that."),  # Whisper's echo of a word on a short window
+    ("Continue. Continue", "Continue."),
+    ("No. Yes.", "No. Yes."),  # two answers stay two answers: asked again
+    ("Yes. Yes. No.", "Yes. Yes. No."),
+    ("No, no.", "No, no."),
+    ("", ""),
+])
+def test_an_echoed_sentence_is_dropped_and_a_second_answer_kept(text, kept):
+    assert drop_echo(text) == kept
 
 
 # ---------------------------------------------------------------- the model's integrity and the fallback

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,8 +70,11 @@ class VoiceRuntime:
     """Runs a coach on real (or virtual) audio devices until its session ends."""
 
     def __init__(self, recognizer, voice, microphone, speaker, port: VoicePort, clock=None,
-                 status: Callable[[str], None] = print) -> None:
+                 status: Callable[[str], None] = print, free: threading.Event | None = None) -> None:
         self.recognizer, self.voice, self.mic, self.speaker = recognizer, voice, microphone, speaker
+        self.free = free
+        """Set while nobody speaks to the recognizer (cleared from speech start to its answer): background work
+        such as preparing lines waits for it."""
         self.port, self.clock, self.status = port, clock or SystemClock(), status
         self.frames: queue.Queue = queue.Queue()
         self.speaking_line = ""
@@ -145,7 +149,11 @@ class VoiceRuntime:
             try:
                 pcm, t = self.frames.get_nowait()
             except queue.Empty:
-                return
+                break
+        if self.free is not None:
+            hearing = getattr(self.recognizer, "hearing", False)
+            if hearing == self.free.is_set():
+                (self.free.clear if hearing else self.free.set)()
 
     def _set_mode(self, coach: Coach) -> None:
         mode = (coach.context, self._echo_window())

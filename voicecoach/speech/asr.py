@@ -141,6 +141,11 @@ class Recognizer:
     def close(self) -> None:
         """Release what the engine holds outside this process (a helper process); safe to call twice."""
 
+    @property
+    def hearing(self) -> bool:
+        """Whether someone is speaking to the recognizer now (an utterance has started and not ended)."""
+        return self.endpointer.in_utterance
+
     def set_context(self, context: str, strict: bool = False) -> None:
         """Listen for ``context`` (plus global commands); strict: barge-in, only stop/pause."""
         if context not in self.grammar.sentences:

@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import logging
 import math
+import re
 from collections import OrderedDict
 
 import numpy as np
@@ -30,6 +31,18 @@ from .whisper_model import ModelFiles, find_model, load, log_mel
 log = logging.getLogger("voicecoach")
 
 DIGITS = "zero one two three four five six seven eight nine ten".split()
+
+
+def drop_echo(text: str) -> str:
+    """The transcript without later sentences that start with the first one's first word: on a short window
+    Whisper writes a word again as a new sentence ("Repeat that. Repeat the dot.", "Continue. Continue"), which
+    made a two-word answer five words long and never whole. A sentence that starts differently stays ("No. Yes.")."""
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+", text) if s]
+    first = normalize(sentences[0]).split()[:1] if sentences else []
+    kept = [s for k, s in enumerate(sentences) if k == 0 or normalize(s).split()[:1] != first]
+    if len(kept) == 1 and len(sentences) > 1:
+        return kept[0]
+    return text
 
 
 class WhisperRecognizer(Recognizer):
@@ -114,7 +127,7 @@ class WhisperRecognizer(Recognizer):
         while first < len(ids) and not pieces[first].startswith("Ġ") and pieces[first].isalnum():
             first += 1
         first_word = float(sum(logp[k, ids[k]] for k in range(min(first, len(ids), len(logp)))))
-        text = self.tokenizer.decode(ids).strip()
+        text = drop_echo(self.tokenizer.decode(ids).strip())
         cut = len(ids) >= limit - len(self._start)  # the token bound stopped it: the transcript may end mid-answer
         return Evidence(text=text, first_word=first_word, no_speech=float(result.no_speech_prob), seconds=seconds,
                         cut=cut), \
@@ -164,8 +177,9 @@ class WhisperRecognizer(Recognizer):
         understood transcript, any that comes near the best; with one (``said``), its own spellings, a dangerous
         opposite near it, and another answer that could clearly beat it (``judge``'s veto)."""
         t = self.tuning
-        if said is None:
-            return bound >= best - max(t.margin, t.opposite_margin)
+        if said is None:  # nothing is taken below the floor: when no spelling can reach it, none matters
+            floor = t.strict_floor if self.strict else t.floor
+            return best >= floor and bound >= best - max(t.margin, t.opposite_margin)
         if m == meaning(said):
             return True
         mine = exact.get(meaning(said), best)
@@ -251,11 +265,12 @@ class WhisperRecognizer(Recognizer):
         return (ev.text or None) if words else None, answer, confidence
 
     def decode_whole(self, pcm: bytes) -> tuple[str | None, Answer | None, float] | None:
-        """The answer, when the transcript and the scores agree on it, it is short (a longer answer may go on
+        """The answer, when the transcript and the scores agree on it (barge-in: stop/pause taken at all, as
+        pausing is the safe side: flite's "pause" is transcribed "plus"), it is short (a longer answer may go on
         after a pause: "from my back... down to my thigh") and no longer sentence starts with it."""
         ev = self.measure(pcm)
         answer, confidence = judge(ev, self.tuning, self.strict)
-        if answer is None or confidence < 0.9 or len(ev.text.split()) > self.tuning.max_words \
+        if answer is None or confidence < (0.5 if self.strict else 0.9) or len(ev.text.split()) > self.tuning.max_words \
                 or self.extendable(ev.text.lower().strip(" .!?,")):
             return None
         return ev.text, answer, confidence

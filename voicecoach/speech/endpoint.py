@@ -82,6 +82,11 @@ class Endpointer:
         self._voiced = self._silent = 0
         self._sure = False
 
+    @property
+    def in_utterance(self) -> bool:
+        """Whether speech has started and not yet ended."""
+        return self._utt is not None
+
     @staticmethod
     def level_db(frame: bytes) -> float:
         """Frame energy in dB (int16 full scale is about 90 dB)."""
