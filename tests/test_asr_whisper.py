@@ -159,6 +159,23 @@ def test_a_sure_answer_ends_before_the_full_pause(rec, tmp_path):
     assert ((i + 960) // 2 - end) / 16 < 300
 
 
+def test_the_recognizer_says_while_someone_speaks_to_it(rec, tmp_path):
+    """``hearing`` (background work such as preparing lines waits for it) is true from the speech's start to
+    its answer, and false in silence before and after."""
+    speech = synth(tmp_path, "flite:slt", "yes")
+    quiet = np.random.default_rng(2).normal(0, 20, 16000).astype(np.int16).tobytes()
+    rec.set_context("yesno")
+    rec.flush()
+    states = []
+    for i in range(0, len(quiet + speech + quiet), 960):
+        h = rec.accept((quiet + speech + quiet)[i:i + 960])
+        states.append(rec.hearing)
+        if h is not None:
+            break
+    assert h is not None and h.answer is not None and not rec.hearing
+    assert not any(states[:10]) and any(states[10:]), states
+
+
 @pytest.mark.parametrize("text, kept", [
     ("Repeat that. Repeat the dot.", "Repeat that."),  # Whisper's echo of a word on a short window
     ("Continue. Continue", "Continue."),

@@ -20,6 +20,7 @@ import re
 import struct
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +51,7 @@ JOINING_WORDS = frozenset("and or but then so with while until to toward towards
 
 
 class ShrinkingSession:
-    """An onnxruntime session whose memory arena gives back what a run grew it by, once the run is over.
-
+    """An onnxruntime session whose memory arena gives back what a run grew it by, once the run is over:
     onnxruntime keeps its arena at the largest size any run needed: after piper spoke a few lines,
     85-120 MB more stayed resident (measured; ~6 MB with shrinking). The peak of one run is not lowered
     (~70 MB for a 60-character piece). Shrinking costs no measurable time (turning the arena off instead
@@ -181,6 +181,7 @@ class Voice:
         self._piper = None
         self._lock = threading.Lock()
         self._running = threading.Lock()
+        self._wanted = 0  # lines being synthesized to be spoken now: preparation ahead of need waits for them
 
     # ------------------------------------------------------------------ public
 
@@ -190,7 +191,13 @@ class Voice:
         cached = self._read_cache(text)
         if cached is not None:
             return cached
-        speech = Speech(self._synthesize(text), self.sample_rate, text)
+        with self._lock:
+            self._wanted += 1
+        try:
+            speech = Speech(self._synthesize(text), self.sample_rate, text)
+        finally:
+            with self._lock:
+                self._wanted -= 1
         self._write_cache(speech)
         return speech
 
@@ -199,7 +206,7 @@ class Voice:
         count = 0
         for text in dict.fromkeys(" ".join(t.split()) for t in texts):
             if self._read_cache(text) is None:
-                self._write_cache(Speech(self._synthesize(text), self.sample_rate, text))
+                self._write_cache(Speech(self._synthesize(text, ahead=True), self.sample_rate, text))
                 count += 1
         return count
 
@@ -240,10 +247,12 @@ class Voice:
                 self.loads += 1
             return self._piper
 
-    def _synthesize(self, text: str) -> bytes:
-        piper = self._load()
+    def _synthesize(self, text: str, ahead: bool = False) -> bytes:
+        piper = self._load()  # ahead: for the cache only, so each piece waits while a line to speak is made
         chunks: list[bytes] = []
         for piece in split_pieces(text):
+            while ahead and self._wanted:
+                time.sleep(0.01)
             with self._running:  # one piper run at a time: two at once hold two sets of buffers (+45 MB)
                 chunks += [chunk.audio_int16_bytes for chunk in piper.synthesize(piece, syn_config=self._config)]
         self.synthesized += 1
