@@ -264,6 +264,9 @@ def test_quick_benchmark_reports_every_engine_side_by_side(tmp_path):
 
     live = data["live"]
     assert "error" not in live, live["error"]
+    # the coach ran on the server's default devices, which were our virtual ones
+    assert live["default_devices"] == {"sink": "vcbench_speaker", "source": "vcbench_mic"}
+    assert live["coach_command"].endswith("--input pulse --output pulse") and live["coach_command"] in res.stdout
     assert live["response"]["n"] >= 3, live["notes"]
     for t in live["turns"]:  # through the audio path: heard by the coach, then audible at the speaker
         assert t["heard"] and 0 < t["recognized_s"] < t["latency_s"] and 0 < t["output_s"] < 2, t

@@ -1,7 +1,9 @@
 """Live measurements through the real audio path: `voicecoach run` on virtual PulseAudio devices.
 
-The coach runs as the demo runs it (``python -m voicecoach run --events --fast``, :mod:`.live_coach`)
-on a virtual microphone and speaker; a flite patient speaks into the microphone (:mod:`.live_session`).
+The coach runs as a user with PulseAudio runs it, on the default devices (``python -m voicecoach run
+--events --fast --input pulse --output pulse``, :mod:`.live_coach`): on the benchmark's own PulseAudio
+server, whose default sink and source are made our virtual speaker and microphone. A flite patient
+speaks into the microphone (:mod:`.live_session`).
 Both devices are recorded with their arrival times (``time.monotonic()``, the clock of the coach's
 events too), so every figure is measured on the audio itself:
 
@@ -34,13 +36,16 @@ from pathlib import Path
 from ..audio import VirtualAudio, pulse
 from ..demo import PATIENT_VOICE
 from .accuracy import percentile
-from .live_coach import CoachProcess, LiveTimeout
+from .live_coach import CoachProcess, LiveTimeout, coach_args
 from .live_session import SAY, Patient, Session
 from .measure import first_audible_after, memory_breakdown
 
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = "vcbench"
 """The names of our virtual devices (on a PulseAudio server of our own, :func:`private_pulse`)."""
+COACH_DEVICES = ("pulse", "pulse")
+"""The coach's --input and --output: PortAudio's "pulse" device, i.e. the server's default source and sink
+(:func:`use_as_default` makes them our virtual microphone and speaker)."""
 
 
 @dataclass
@@ -107,10 +112,23 @@ def warm_home(root: Path, cache: Path, name: str) -> Path:
     return home
 
 
+def use_as_default(audio: VirtualAudio) -> dict:
+    """Make the virtual speaker the server's default sink and the virtual microphone its default source;
+    the defaults as the server reports them afterwards."""
+    pulse.pactl("set-default-sink", audio.speaker_sink)
+    pulse.pactl("set-default-source", audio.mic_source)
+    info = dict(line.split(": ", 1) for line in pulse.pactl("info").splitlines() if ": " in line)
+    got = {"sink": info.get("Default Sink"), "source": info.get("Default Source")}
+    if got != {"sink": audio.speaker_sink, "source": audio.mic_source}:
+        raise RuntimeError(f"the virtual devices did not become the server's defaults: {got}")
+    return got
+
+
 def startup(audio: VirtualAudio, home: Path, log_path: Path, keep: bool = False, timeout: float = 60):
-    """Start the coach; (seconds to the first audible greeting sample, the process if keep else None)."""
+    """Start the coach on the default devices; (seconds to the first audible greeting sample, the
+    process if keep else None)."""
     with audio.record_speaker() as rec:
-        proc = CoachProcess(audio.mic_device, audio.speaker_device, home, log_path)
+        proc = CoachProcess(*COACH_DEVICES, home, log_path)
         try:
             if proc.wait_for(lambda e: e["event"] == "say", timeout, "the greeting") is None:
                 raise LiveTimeout(f"the coach did not speak its greeting within {timeout:.0f} s (see {log_path})")
@@ -151,9 +169,10 @@ def latency_causes(patient: Patient, said: set[str]) -> dict:
 
 
 def _measure(audio: VirtualAudio, work: Path, root: Path, cache: Path, plan: LivePlan, out: dict, log) -> None:
-    """Start-ups, idle and the session, into ``out`` as they are measured."""
+    """The default devices, start-ups, idle and the session, into ``out`` as they are measured."""
     logs = work / "coach-run.log"
     logs.write_text("")
+    out["default_devices"] = use_as_default(audio)
     out["startup"] = {"cold_s": None, "warm_s": []}
     if plan.cold_start:
         log("start-up, cold ...")
@@ -216,7 +235,8 @@ def private_pulse():
 def run_live(work: Path, plan: LivePlan, log=print) -> dict:
     """Every live figure; on a failure, the figures measured so far and ``error`` saying what went wrong."""
     cache = work / "tts-warm"
-    out: dict = {"patient_voice": " ".join(PATIENT_VOICE), "plan": vars(plan).copy()}
+    out: dict = {"patient_voice": " ".join(PATIENT_VOICE), "plan": vars(plan).copy(),
+                 "coach_command": " ".join(["voicecoach", *coach_args(*COACH_DEVICES)])}
     root = Path(tempfile.mkdtemp(prefix="vcbench-", dir=work))
     try:
         out["tts_cache_fill_s"] = fill_tts_cache(cache, log)

@@ -1,5 +1,6 @@
-"""The live figures' rows in the benchmark's table (the default engine's `voicecoach run`) and the
-lines under it that say what happened (an error, words not understood, barge-ins heard late)."""
+"""The live figures' rows in the benchmark's table (the default engine's `voicecoach run`), the header
+line that says how the coach ran, and the lines under the table that say what happened (an error,
+words not understood, barge-ins heard late)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,14 @@ LIVE_ROWS = [
     ("start-up to the greeting, cold", lambda lv: _startup(lv, "cold_s"), None),
 ]
 """The live rows: the default engine's column only."""
+
+
+def live_header(live: dict | None) -> list[str]:
+    """How the coach ran: its command, on the server's default devices."""
+    if not live or not live.get("coach_command"):
+        return []
+    return [f"Live coach: {live['coach_command']} (the PulseAudio server's default devices: our virtual speaker "
+            f"and mic)"]
 
 
 def live_notes(live: dict | None) -> list[str]:

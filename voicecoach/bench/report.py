@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .budgets import dig, fmt
 from .corpus import CONDITIONS, CONTEXTS
-from .live_report import LIVE_ROWS, live_notes
+from .live_report import LIVE_ROWS, live_header, live_notes
 
 LABEL_W = 48
 """Width of the figure column."""
@@ -142,6 +142,7 @@ def table(result: dict, detail: bool = False) -> str:
             f"and given nothing counts), r = rejected (asked again), w = wrong answer, fa = answered an item that "
             f"expects nothing")
     add(f"Coach voice: {result.get('coach_voice')}; patient voice (live): {(result.get('live') or {}).get('patient_voice', '-')}")
+    lines.extend(live_header(result.get("live")))
     add("")
     lines.extend(one_table(result))
     add("")
