@@ -4,7 +4,8 @@ with its patient and speaker on a virtual clock, to test the session's script wi
 The scripted coach answers like `voicecoach run --events`: "repeat" says the line again, "start
 session" starts the screening, "pause"/"stop" over a line cut it (a barge_in event) unless
 ``late_barge_in``, when they are heard only after the line has ended (a heard event), as on a slow
-machine; "resume" says "Resuming." and the question again.
+machine; "resume" says "Resuming." and the question again. A phrase in ``deaf`` ((voice, text) pairs) is
+heard but not understood: the coach says sorry and listens again.
 """
 
 from __future__ import annotations
@@ -74,8 +75,8 @@ class Speaker(FakeRecording):
 class ScriptedCoach:
     """The events of `voicecoach run --events`, scheduled on the clock as the patient speaks."""
 
-    def __init__(self, late_barge_in: bool = False) -> None:
-        self.clock, self.late = Clock(), late_barge_in
+    def __init__(self, late_barge_in: bool = False, deaf: frozenset = frozenset()) -> None:
+        self.clock, self.late, self.deaf = Clock(), late_barge_in, deaf
         self.speaker = Speaker(self.clock)
         self.queue: list[dict] = []
         self.events: list[dict] = []
@@ -110,9 +111,14 @@ class ScriptedCoach:
             t = self.line_end = self.speaker.play(t, text)
         self._emit(t, "listening", state)
 
-    def hear(self, text: str, t_end: float) -> None:
+    def hear(self, text: str, t_end: float, voice: str) -> None:
         intent, state = INTENT.get(text), self._state_after_queue()
         speaking = t_end < self.line_end
+        if (voice, text) in self.deaf:
+            t = max(t_end, self.line_end) + 0.25
+            self._emit(t, "heard", state, text=text, answer=None)
+            self._say(t + 0.01, state, "Sorry, I did not catch that.")
+            return
         if intent in ("pause", "stop") and speaking and not self.late:
             self.speaker.cut(t_end + 0.2)
             self.queue = [e for e in self.queue if e["t"] <= t_end]  # the cut line's listening event
@@ -143,7 +149,8 @@ class ScriptedPatient:
     def __init__(self, coach: ScriptedCoach) -> None:
         self.coach = coach
 
-    def say(self, text: str) -> float:
+    def say(self, text: str, voice: str) -> float:
         self.coach.clock.now += 0.5
-        self.coach.hear(text, self.coach.clock.now)
+        self.coach.hear(text, self.coach.clock.now, voice)
         return self.coach.clock.now
+

@@ -18,6 +18,7 @@ import pytest
 from bench_fakes import FakeRecording
 from voicecoach.bench.budgets import BUDGETS, check_budgets
 from voicecoach.bench.corpus import FOLDERS, QUICK_CORPUS, tried_in
+from voicecoach.bench.live_session import VOICES
 from voicecoach.bench.measure import cut_time, first_audible_after, mic_speech_end
 from voicecoach.bench.phrasings import expected, load, score, text_figures
 from voicecoach.bench.report import table
@@ -264,9 +265,10 @@ def test_quick_benchmark_reports_every_engine_side_by_side(tmp_path):
 
     live = data["live"]
     assert "error" not in live, live["error"]
-    # the coach ran on the server's default devices, which were our virtual ones
+    # the coach ran on the server's default devices, which were our virtual ones; both patient voices spoke
     assert live["default_devices"] == {"sink": "vcbench_speaker", "source": "vcbench_mic"}
     assert live["coach_command"].endswith("--input pulse --output pulse") and live["coach_command"] in res.stdout
+    assert {t["voice"] for t in live["turns"]} == set(VOICES) == set(live["by_voice"])
     assert live["response"]["n"] >= 3, live["notes"]
     for t in live["turns"]:  # through the audio path: heard by the coach, then audible at the speaker
         assert t["heard"] and 0 < t["recognized_s"] < t["latency_s"] and 0 < t["output_s"] < 2, t

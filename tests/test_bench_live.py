@@ -1,4 +1,4 @@
-"""The live benchmark's script without audio: bounded waits, and a session that follows the coach.
+"""The live benchmark's script without audio: bounded waits, and a session that follows the coach in two voices.
 
 A scripted stand-in for `voicecoach run --events` (tests/bench_fakes.py) hears every "pause" in time
 or only after its line has ended, as on a slow machine: the session must resume, keep its attempts
@@ -12,7 +12,9 @@ import pytest
 
 from bench_fakes import ScriptedCoach, ScriptedPatient
 from voicecoach.bench.live_coach import CoachProcess, LiveTimeout
-from voicecoach.bench.live_session import SAY, Session
+from voicecoach.bench.live_session import SAY, VOICES, Session
+
+FLITE, ESPEAK = list(VOICES)
 
 
 def test_a_wait_past_the_deadline_says_what_it_waited_for():
@@ -35,6 +37,9 @@ def test_the_session_follows_the_coach_and_ends(late, monkeypatch):
     session = Session(coach, ScriptedPatient(coach), coach.speaker)
     result = session.run(idle_turns=2, pause_cycles=2)
     assert len(session.turns) >= 3 and all(t["latency_s"] > 0 for t in session.turns)
+    # every turn said is measured here: the voices take turns, and so do the barge-ins
+    assert [t["voice"] for t in session.turns] == [FLITE, ESPEAK] * (len(session.turns) // 2) + [FLITE] * (len(session.turns) % 2)
+    assert [b["voice"] for b in session.barge_ins][:2] == [FLITE, ESPEAK]
     pauses = [b for b in session.barge_ins if b["said"] in SAY["pause"]]
     if late:
         assert result["pause_cycles"] == 0 and result["pause_attempts"] == 6 and all(b["missed"] for b in pauses)
@@ -42,3 +47,15 @@ def test_the_session_follows_the_coach_and_ends(late, monkeypatch):
     else:
         assert result["pause_cycles"] == 2 and all(b["latency_s"] > 0 for b in session.barge_ins)
     assert session.barge_ins[-1]["said"] in SAY["stop"] and coach.state == "ended"
+
+
+def test_each_voice_keeps_its_own_phrasing(monkeypatch):
+    """espeak's "repeat that" is not understood: espeak says "pardon" from then on, flite keeps "repeat that"."""
+    coach = ScriptedCoach(deaf=frozenset({(ESPEAK, "repeat that")}))
+    monkeypatch.setattr("voicecoach.bench.live_session.time", coach.clock)
+    session = Session(coach, ScriptedPatient(coach), coach.speaker)
+    session.run(idle_turns=5, pause_cycles=1)
+    idle = [(t["voice"], t["said"]) for t in session.turns if t["state"] == "idle"]
+    assert {s for v, s in idle if v == FLITE} == {"repeat that"} and {s for v, s in idle if v == ESPEAK} == {"pardon"}
+    assert session.rejected == {f"{ESPEAK}: repeat that": 1}
+    assert session.notes == [f"'repeat that' ({ESPEAK}) was not understood"]

@@ -6,7 +6,7 @@ memory and start-up, printed as one table with pass/fail against the budgets of 
 - :mod:`.recognize`: the installed engines, and a pool of `voicecoach hear`'s code per engine;
 - :mod:`.accuracy`: each engine's figures; :mod:`.phrasings`: the phrasing sets and the text figure;
 - :mod:`.live`: `voicecoach run --input pulse --output pulse` on a PulseAudio server of the benchmark's own
-  whose default devices are virtual, with a flite patient (:mod:`.live_coach`,
+  whose default devices are virtual, a patient in two voices (flite, espeak-ng) (:mod:`.live_coach`,
   :mod:`.live_session`, :mod:`.measure`);
 - :mod:`.budgets`: the budgets and their verdicts; :mod:`.causes`: what the figures say about a budget missed;
 - :mod:`.report`, :mod:`.live_report`: the table and the JSON.

@@ -2,8 +2,8 @@
 
 The coach runs as a user with PulseAudio runs it, on the default devices (``python -m voicecoach run
 --events --fast --input pulse --output pulse``, :mod:`.live_coach`): on the benchmark's own PulseAudio
-server, whose default sink and source are made our virtual speaker and microphone. A flite patient
-speaks into the microphone (:mod:`.live_session`).
+server, whose default sink and source are made our virtual speaker and microphone. A patient
+speaks into the microphone in two voices, flite's slt and espeak-ng's US English, in turn (:mod:`.live_session`).
 Both devices are recorded with their arrival times (``time.monotonic()``, the clock of the coach's
 events too), so every figure is measured on the audio itself:
 
@@ -34,10 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..audio import VirtualAudio, pulse
-from ..demo import PATIENT_VOICE
 from .accuracy import percentile
 from .live_coach import CoachProcess, LiveTimeout, coach_args
-from .live_session import SAY, Patient, Session
+from .live_session import SAY, VOICES, Patient, Session
 from .measure import first_audible_after, memory_breakdown
 
 REPO = Path(__file__).resolve().parents[2]
@@ -149,19 +148,21 @@ INTENT_CONTEXT = {"repeat": "idle", "start": "idle", "resume": "global", "pause"
 """Where the session says each intent (pause and stop: over a screening question)."""
 
 
-def latency_causes(patient: Patient, said: set[str]) -> dict:
+def latency_causes(patient: Patient, said: set[tuple[str, str]]) -> dict:
     """What the recognition part of a turn is made of: the endpointer's waits (fixed), and for each phrase
-    the patient said, recognized offline by the same code as live audio is, the final decode's time
-    (``Heard.ms``) and the whole recognition's (the early checks' decodes included)."""
+    the patient said (``said``: (voice, text) pairs), recognized offline by the same code as live audio
+    is, the final decode's time (``Heard.ms``) and the whole recognition's (the early checks' decodes
+    included), keyed "voice: text"."""
     from ..speech.asr import EARLY_FRAMES
     from ..speech.endpoint import FRAME_MS, Endpointer
     from .recognize import recognize_all
 
-    jobs = [dict(source="live", group=intent, condition="live", context=INTENT_CONTEXT[intent],
-                 file=str(patient.clip(text)), text=text, expected=None, live=True)
-            for intent, texts in SAY.items() for text in texts if text in said]
+    jobs = [dict(source="live", group=intent, condition="live", context=INTENT_CONTEXT[intent], voice=voice,
+                 file=str(patient.clip(text, voice)), text=text, expected=None, live=True)
+            for intent, texts in SAY.items() for text in texts for voice in VOICES if (voice, text) in said]
     rows = recognize_all(jobs, workers=1)
-    decode, whole = {r["text"]: r["ms"] for r in rows}, {r["text"]: r["wall_ms"] for r in rows}
+    decode = {f"{r['voice']}: {r['text']}": r["ms"] for r in rows}
+    whole = {f"{r['voice']}: {r['text']}": r["wall_ms"] for r in rows}
     return {"endpoint_hangover_ms": Endpointer.hangover_frames * FRAME_MS, "frame_ms": FRAME_MS,
             "endpoint_early_ms": EARLY_FRAMES[False] * FRAME_MS, "endpoint_early_barge_in_ms": EARLY_FRAMES[True] * FRAME_MS,
             "decode_ms": decode, "decode_ms_median": _median(list(decode.values())),
@@ -235,7 +236,7 @@ def private_pulse():
 def run_live(work: Path, plan: LivePlan, log=print) -> dict:
     """Every live figure; on a failure, the figures measured so far and ``error`` saying what went wrong."""
     cache = work / "tts-warm"
-    out: dict = {"patient_voice": " ".join(PATIENT_VOICE), "plan": vars(plan).copy(),
+    out: dict = {"patient_voice": ", ".join(" ".join(cmd) for cmd in VOICES.values()), "plan": vars(plan).copy(),
                  "coach_command": " ".join(["voicecoach", *coach_args(*COACH_DEVICES)])}
     root = Path(tempfile.mkdtemp(prefix="vcbench-", dir=work))
     try:
@@ -245,7 +246,7 @@ def run_live(work: Path, plan: LivePlan, log=print) -> dict:
         if plan.causes:
             log("where memory and recognition time go ...")
             out["memory_breakdown"] = memory_breakdown(work)
-            said = {t["said"] for t in out["turns"]} | {b["said"] for b in out["barge_ins"]}
+            said = {(t["voice"], t["said"]) for t in [*out["turns"], *out["barge_ins"]]}
             out["latency_causes"] = latency_causes(Patient(None, None, work / "patient"), said)
     except Exception as exc:  # noqa: BLE001 - report what was measured, and why the rest is missing
         out["error"] = f"{type(exc).__name__}: {exc}"
@@ -268,6 +269,11 @@ def summarize(out: dict) -> None:
                        "event_median_s": _median([b["event_s"] for b in barge_ins if not b["missed"]]),
                        "cut_after_event_median_s": _median([b["cut_after_event_s"] for b in barge_ins
                                                             if b.get("cut_after_event_s") is not None])}
+    voices = dict.fromkeys(x["voice"] for x in [*turns, *barge_ins] if x.get("voice"))
+    out["by_voice"] = {v: {"response": _stats([t["latency_s"] for t in turns if t.get("voice") == v]),
+                           "barge_in": {**_stats([b["latency_s"] for b in barge_ins if b.get("voice") == v
+                                                  and b.get("latency_s") is not None]),
+                                        "attempts": sum(b.get("voice") == v for b in barge_ins)}} for v in voices}
     peaks = [x for x in ((out.get("idle") or {}).get("peak_rss_mb"), (out.get("session") or {}).get("peak_rss_mb")) if x]
     out["peak_rss_mb"] = max(peaks) if peaks else None
 

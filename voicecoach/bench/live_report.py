@@ -55,13 +55,21 @@ def live_header(live: dict | None) -> list[str]:
             f"and mic)"]
 
 
+def _voice_line(voice: str, v: dict) -> str:
+    resp, b = v["response"], v["barge_in"]
+    return (f"{voice} response median {_ms(resp['median_s'])} /{resp['n']} turns, barge-in median "
+            f"{_ms(b['median_s'])} /{b['n']} of {b['attempts']}")
+
+
 def live_notes(live: dict | None) -> list[str]:
-    """What the table's live rows do not say: an error, the latency parts, what went off the script."""
+    """What the table's live rows do not say: an error, each voice, the latency parts, what went off the script."""
     if not live:
         return []
     out = []
     if live.get("error"):
         out.append(f"LIVE PART FAILED: {live['error']} (the live figures above are what was measured before)")
+    if live.get("by_voice"):
+        out.append("By patient voice: " + "; ".join(_voice_line(voice, v) for voice, v in live["by_voice"].items()))
     r, b = live.get("response") or {}, live.get("barge_in") or {}
     br = r.get("breakdown_median_s") or {}
     if r.get("n"):

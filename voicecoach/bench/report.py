@@ -141,7 +141,7 @@ def table(result: dict, detail: bool = False) -> str:
             f"{n['real']} real recognitions; accuracy = right answers (phrasings: items right, expecting nothing "
             f"and given nothing counts), r = rejected (asked again), w = wrong answer, fa = answered an item that "
             f"expects nothing")
-    add(f"Coach voice: {result.get('coach_voice')}; patient voice (live): {(result.get('live') or {}).get('patient_voice', '-')}")
+    add(f"Coach voice: {result.get('coach_voice')}; patient voices (live): {(result.get('live') or {}).get('patient_voice', '-')}")
     lines.extend(live_header(result.get("live")))
     add("")
     lines.extend(one_table(result))
