@@ -6,6 +6,9 @@ session" starts the screening, "pause"/"stop" over a line cut it (a barge_in eve
 ``late_barge_in``, when they are heard only after the line has ended (a heard event), as on a slow
 machine; "resume" says "Resuming." and the question again. A phrase in ``deaf`` ((voice, text) pairs) is
 heard but not understood: the coach says sorry and listens again.
+
+:func:`live_result` builds the turns and barge-ins of several runs in two voices with known latencies,
+to test the live figures, the budgets and the report without audio.
 """
 
 from __future__ import annotations
@@ -154,3 +157,22 @@ class ScriptedPatient:
         self.coach.hear(text, self.coach.clock.now, voice)
         return self.coach.clock.now
 
+
+def live_result(response_ms: dict, barge_in_ms: dict, voices=("flite-slt", "espeak-us"), errors=None) -> dict:
+    """A live result before summarize: run -> response latencies (ms) and run -> barge-in latencies (ms,
+    None: not timed), said in the voices in turn; ``errors``: run -> why it failed."""
+    errors = errors or {}
+    runs = sorted(set(response_ms) | set(barge_in_ms) | set(errors))
+    turns = [{"said": "repeat", "voice": voices[i % len(voices)], "run": n, "latency_s": ms / 1000,
+              "recognized_s": ms / 1000 - 0.03, "coach_s": 0.01, "output_s": 0.02, "early": True}
+             for n in runs for i, ms in enumerate(response_ms.get(n, []))]
+    barge_ins = [{"said": "pause", "voice": voices[i % len(voices)], "run": n, "missed": ms is None,
+                  "latency_s": ms / 1000 if ms is not None else None, "event_s": 0.1, "cut_after_event_s": 0.0}
+                 for n in runs for i, ms in enumerate(barge_in_ms.get(n, []))]
+    sessions = [{"run": n, "seconds": 60.0, "cpu_percent": 10.0 + n, "peak_rss_mb": 300.0 + n,
+                 "lines_synthesized_by_coach": 0, **({"error": errors[n]} if n in errors else {})} for n in runs]
+    return {"turns": turns, "barge_ins": barge_ins, "sessions": sessions, "plan": {"runs": len(runs)},
+            "idle": {"cpu_percent": 5.0, "seconds": 30.0, "peak_rss_mb": 290.0},
+            "startup": {"cold_s": None, "warm_s": [1.5, 1.2, 1.9][:len(runs)]}, "notes": [],
+            "coach_command": "voicecoach run --input pulse --output pulse",
+            "patient_voice": "flite -voice slt, espeak-ng -v en-us"}

@@ -11,7 +11,7 @@ heard is said again over the next line, and every wait is bounded by the coach's
 
 The patient has two voices (VOICES: flite's slt and espeak-ng's US English); response turns take them in
 turn, and so do barge-ins, and each voice keeps its own choice of phrasing for each intent. Every turn
-and barge-in records its voice.
+and barge-in records its voice and the run of the benchmark it belongs to.
 """
 
 from __future__ import annotations
@@ -90,10 +90,12 @@ class Session:
     """Who speaks into the microphone."""
     speaker_rec: object
     """The recording of the speaker (``audio.virtual.Recording``)."""
+    run_index: int = 0
+    """Which run of the benchmark this session is (0 first); also where the voices' turn-taking starts."""
     turns: list = field(default_factory=list)
-    """Response turns measured: {said, voice, heard, early, state, reply, latency_s, recognized_s, coach_s, output_s}."""
+    """Response turns measured: {said, voice, run, heard, early, state, reply, latency_s, recognized_s, coach_s, output_s}."""
     barge_ins: list = field(default_factory=list)
-    """Barge-in attempts: {said, voice, missed, why?, latency_s?, event_s?, cut_after_event_s?}."""
+    """Barge-in attempts: {said, voice, run, missed, why?, latency_s?, event_s?, cut_after_event_s?}."""
     notes: list = field(default_factory=list)
     """What went differently from the script (words not understood, late pauses)."""
     rejected: dict = field(default_factory=dict)
@@ -111,7 +113,7 @@ class Session:
         k = self._started.get(kind, 0)
         self._started[kind] = k + 1
         names = list(VOICES)
-        return names[k % len(names)]
+        return names[(k + self.run_index) % len(names)]
 
     def _failed(self, intent: str, voice: str, why: str) -> None:
         text = self._phrase(intent, voice)
@@ -154,7 +156,7 @@ class Session:
         if audible is None:
             self.notes.append(f"'{text}' ({voice}): the reply was not audible")
             return None
-        turn = {"said": text, "voice": voice, "heard": heard.get("text") if heard else None, "early": bool(heard and heard.get("early")),
+        turn = {"said": text, "voice": voice, "run": self.run_index, "heard": heard.get("text") if heard else None, "early": bool(heard and heard.get("early")),
                 "state": say.get("state"), "reply": say.get("text"), "say_t": say["t"], "latency_s": audible - t_end,
                 "recognized_s": heard["t"] - t_end if heard else None,
                 "coach_s": say["t"] - heard["t"] if heard else None, "output_s": audible - say["t"]}
@@ -187,7 +189,7 @@ class Session:
         time.sleep(max(0.0, line_t + BARGE_AFTER_S - time.monotonic()))
         t_end = self.patient.say(text, voice)
         event = self.proc.wait_for(lambda e: e["event"] in ("barge_in", "heard"), 5, f"a barge-in on '{text}'")
-        b = {"said": text, "voice": voice, "missed": True}
+        b = {"said": text, "voice": voice, "run": self.run_index, "missed": True}
         self.barge_ins.append(b)
         if event is None or t_end is None:
             b["why"] = "not heard" if event is None else "no speech seen at the mic"
