@@ -4,7 +4,11 @@ with its patient and speaker on a virtual clock, to test the session's script wi
 The scripted coach answers like `voicecoach run --events`: "repeat" says the line again, "start
 session" starts the screening, "pause"/"stop" over a line cut it (a barge_in event) unless
 ``late_barge_in``, when they are heard only after the line has ended (a heard event), as on a slow
-machine; "resume" says "Resuming." and the question again.
+machine; "resume" says "Resuming." and the question again. A phrase in ``deaf`` ((voice, text) pairs) is
+heard but not understood: the coach says sorry and listens again.
+
+:func:`live_result` builds the turns and barge-ins of several runs in two voices with known latencies,
+to test the live figures, the budgets and the report without audio.
 """
 
 from __future__ import annotations
@@ -74,8 +78,8 @@ class Speaker(FakeRecording):
 class ScriptedCoach:
     """The events of `voicecoach run --events`, scheduled on the clock as the patient speaks."""
 
-    def __init__(self, late_barge_in: bool = False) -> None:
-        self.clock, self.late = Clock(), late_barge_in
+    def __init__(self, late_barge_in: bool = False, deaf: frozenset = frozenset()) -> None:
+        self.clock, self.late, self.deaf = Clock(), late_barge_in, deaf
         self.speaker = Speaker(self.clock)
         self.queue: list[dict] = []
         self.events: list[dict] = []
@@ -110,9 +114,14 @@ class ScriptedCoach:
             t = self.line_end = self.speaker.play(t, text)
         self._emit(t, "listening", state)
 
-    def hear(self, text: str, t_end: float) -> None:
+    def hear(self, text: str, t_end: float, voice: str) -> None:
         intent, state = INTENT.get(text), self._state_after_queue()
         speaking = t_end < self.line_end
+        if (voice, text) in self.deaf:
+            t = max(t_end, self.line_end) + 0.25
+            self._emit(t, "heard", state, text=text, answer=None)
+            self._say(t + 0.01, state, "Sorry, I did not catch that.")
+            return
         if intent in ("pause", "stop") and speaking and not self.late:
             self.speaker.cut(t_end + 0.2)
             self.queue = [e for e in self.queue if e["t"] <= t_end]  # the cut line's listening event
@@ -143,7 +152,27 @@ class ScriptedPatient:
     def __init__(self, coach: ScriptedCoach) -> None:
         self.coach = coach
 
-    def say(self, text: str) -> float:
+    def say(self, text: str, voice: str) -> float:
         self.coach.clock.now += 0.5
-        self.coach.hear(text, self.coach.clock.now)
+        self.coach.hear(text, self.coach.clock.now, voice)
         return self.coach.clock.now
+
+
+def live_result(response_ms: dict, barge_in_ms: dict, voices=("flite-slt", "espeak-us"), errors=None) -> dict:
+    """A live result before summarize: run -> response latencies (ms) and run -> barge-in latencies (ms,
+    None: not timed), said in the voices in turn; ``errors``: run -> why it failed."""
+    errors = errors or {}
+    runs = sorted(set(response_ms) | set(barge_in_ms) | set(errors))
+    turns = [{"said": "repeat", "voice": voices[i % len(voices)], "run": n, "latency_s": ms / 1000,
+              "recognized_s": ms / 1000 - 0.03, "coach_s": 0.01, "output_s": 0.02, "early": True}
+             for n in runs for i, ms in enumerate(response_ms.get(n, []))]
+    barge_ins = [{"said": "pause", "voice": voices[i % len(voices)], "run": n, "missed": ms is None,
+                  "latency_s": ms / 1000 if ms is not None else None, "event_s": 0.1, "cut_after_event_s": 0.0}
+                 for n in runs for i, ms in enumerate(barge_in_ms.get(n, []))]
+    sessions = [{"run": n, "seconds": 60.0, "cpu_percent": 10.0 + n, "peak_rss_mb": 300.0 + n,
+                 "lines_synthesized_by_coach": 0, **({"error": errors[n]} if n in errors else {})} for n in runs]
+    return {"turns": turns, "barge_ins": barge_ins, "sessions": sessions, "plan": {"runs": len(runs)},
+            "idle": {"cpu_percent": 5.0, "seconds": 30.0, "peak_rss_mb": 290.0},
+            "startup": {"cold_s": None, "warm_s": [1.5, 1.2, 1.9][:len(runs)]}, "notes": [],
+            "coach_command": "voicecoach run --input pulse --output pulse",
+            "patient_voice": "flite -voice slt, espeak-ng -v en-us"}

@@ -5,8 +5,9 @@ memory and start-up, printed as one table with pass/fail against the budgets of 
 - :mod:`.corpus`: the clips (synthetic corpus and spoken phrasings from scripts/make-corpus, real recordings);
 - :mod:`.recognize`: the installed engines, and a pool of `voicecoach hear`'s code per engine;
 - :mod:`.accuracy`: each engine's figures; :mod:`.phrasings`: the phrasing sets and the text figure;
-- :mod:`.live`: `voicecoach run` on virtual PulseAudio devices with a flite patient (:mod:`.live_coach`,
-  :mod:`.live_session`, :mod:`.measure`);
+- :mod:`.live`: `voicecoach run --input pulse --output pulse` on a PulseAudio server of the benchmark's own
+  whose default devices are virtual, a patient in two voices (flite, espeak-ng), 3 runs judged on the worst
+  (:mod:`.live_coach`, :mod:`.live_session`, :mod:`.live_stats`, :mod:`.measure`);
 - :mod:`.budgets`: the budgets and their verdicts; :mod:`.causes`: what the figures say about a budget missed;
 - :mod:`.report`, :mod:`.live_report`: the table and the JSON.
 """
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
-                    help="a few clips per context and engine, 5 response turns, 5 s idle (about 1.5 minutes)")
+                    help="a few clips per context and engine, one live run of 4 response turns, 5 s idle (about 1.5 minutes)")
     ap.add_argument("--json", type=Path, metavar="FILE", help="write every figure to FILE")
     ap.add_argument("--work", type=Path, help=f"cache directory (default {default_work_dir()}, or $VOICECOACH_BENCH_DIR)")
     ap.add_argument("--only", choices=["accuracy", "live"], help="run only one part")

@@ -1,7 +1,8 @@
 """The benchmark's budgets (issue 13) and their verdicts: PASS, FAIL, or not measured.
 
 The accuracy budgets apply to the default engine (the one ``load_recognizer(phrases)`` picks); the
-text figure involves no engine; the live budgets are the default engine's `voicecoach run`.
+text figure involves no engine; the live budgets are the default engine's `voicecoach run`. The
+latency budgets are judged on the worst of the live runs: every run must meet them.
 A budget missed is a FAIL in the table, never an error: the benchmark is a measurement.
 """
 
@@ -20,9 +21,9 @@ BUDGETS = [
     ("dangerous_confusions", "dangerous confusions", (*ACC, "dangerous", "count"), "<=", 0, ""),
     ("false_accept_silence", "false accepts on _silence_", (*ACC, "false_accept", "silence", "rate"), "<=", 0.02, "%"),
     ("false_accept_unknown", "false accepts on _unknown_", (*ACC, "false_accept", "unknown", "rate"), "<=", 0.02, "%"),
-    ("response_median", "response latency, median", ("live", "response", "median_s"), "<=", 0.300, "ms"),
-    ("response_p95", "response latency, p95", ("live", "response", "p95_s"), "<=", 0.500, "ms"),
-    ("barge_in_median", "barge-in latency, median", ("live", "barge_in", "median_s"), "<=", 0.200, "ms"),
+    ("response_median", "response latency, median (worst run)", ("live", "worst_run", "response_median_s"), "<=", 0.300, "ms"),
+    ("response_p95", "response latency, p95 (worst run)", ("live", "worst_run", "response_p95_s"), "<=", 0.500, "ms"),
+    ("barge_in_median", "barge-in latency, median (worst run)", ("live", "worst_run", "barge_in_median_s"), "<=", 0.200, "ms"),
     ("peak_rss", "peak RSS (idle and session)", ("live", "peak_rss_mb"), "<=", 400.0, "MB"),
     ("idle_cpu", "idle CPU (% of one core)", ("live", "idle", "cpu_percent"), "<=", 15.0, "cpu"),
     ("warm_startup", "warm start-up (median)", ("live", "startup", "warm_median_s"), "<=", 2.0, "s"),

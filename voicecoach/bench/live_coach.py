@@ -23,6 +23,11 @@ KEEP_EVENTS = 400
 """Events kept for the JSON (the last ones), to see what the coach did when a part went wrong."""
 
 
+def coach_args(input_device: str, output_device: str) -> list[str]:
+    """The arguments of `voicecoach` under measurement, as the demo runs it."""
+    return ["run", "--events", "--fast", "--program", "extension", "--input", input_device, "--output", output_device]
+
+
 class Ended(Exception):
     """The coach process ended."""
 
@@ -36,10 +41,9 @@ class CoachProcess:
 
     def __init__(self, input_device: str, output_device: str, home: Path, log_path: Path) -> None:
         env = {**os.environ, "VOICECOACH_HOME": str(home)}
-        for name in ("VOICECOACH_SAVE_UTTERANCES", "VOICECOACH_NOW"):
-            env.pop(name, None)
-        cmd = [sys.executable, "-m", "voicecoach", "run", "--events", "--fast", "--program", "extension",
-               "--input", input_device, "--output", output_device]
+        for name in ("VOICECOACH_SAVE_UTTERANCES", "VOICECOACH_NOW", "PULSE_SINK", "PULSE_SOURCE"):
+            env.pop(name, None)  # PULSE_*: "pulse" is the server's default sink and source, nothing else
+        cmd = [sys.executable, "-m", "voicecoach", *coach_args(input_device, output_device)]
         self._log = open(log_path, "a")
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._log, text=True, env=env,

@@ -1,4 +1,4 @@
-"""The scripted session of the live benchmark: a flite patient talks to a warm `voicecoach run`.
+"""The scripted session of the live benchmark: a patient with two voices talks to a warm `voicecoach run`.
 
 Turns (response latency: last sample of the patient's speech at the microphone -> first audible
 sample of the reply at the speaker): "repeat" in idle (the greeting again), "start session", and
@@ -8,10 +8,15 @@ the output going silent): "pause" over a question, and a final "stop".
 The session follows the coach's state rather than a fixed script: a "pause" heard only after the
 line had ended still pauses the coach (it is noted, not timed, and the session resumes), a word not
 heard is said again over the next line, and every wait is bounded by the coach's deadline.
+
+The patient has two voices (VOICES: flite's slt and espeak-ng's US English); response turns take them in
+turn, and so do barge-ins, and each voice keeps its own choice of phrasing for each intent. Every turn
+and barge-in records its voice and the run of the benchmark it belongs to.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -35,6 +40,14 @@ LINE_WORDS = 7
 for the coach to recognize it before the line ends."""
 BARGE_AFTER_S = 0.5
 """The patient starts the barge-in word this long after the line started."""
+VOICES = {"flite-slt": [*PATIENT_VOICE], "espeak-us": ["espeak-ng", "-v", "en-us"]}
+"""The patient's voices: name -> synthesizer command (Patient.clip adds the text and the output file)."""
+
+
+def synth_command(voice: str, text: str, out: Path) -> list[str]:
+    """The command that writes ``text`` said in ``voice`` to the WAV file ``out``."""
+    cmd = VOICES[voice]
+    return [*cmd, "-w", str(out), text] if cmd[0] == "espeak-ng" else [*cmd, "-t", text, "-o", str(out)]
 
 
 class LiveError(Exception):
@@ -42,21 +55,25 @@ class LiveError(Exception):
 
 
 class Patient:
-    """Plays pre-synthesized flite words into the virtual microphone and times their end."""
+    """Plays pre-synthesized words, in one of VOICES, into the virtual microphone and times their end."""
 
     def __init__(self, audio, mic_rec, clip_dir: Path) -> None:
         self.audio, self.mic_rec, self.dir = audio, mic_rec, clip_dir
         clip_dir.mkdir(parents=True, exist_ok=True)
 
-    def clip(self, text: str) -> Path:
-        path = self.dir / f"{text.replace(' ', '_')}.wav"
+    def clip(self, text: str, voice: str) -> Path:
+        """The WAV file of ``text`` said in ``voice`` (synthesized once, then kept)."""
+        path = self.dir / voice / f"{text.replace(' ', '_')}.wav"
         if not path.exists():
-            subprocess.run([*PATIENT_VOICE, "-t", text, "-o", str(path)], check=True, capture_output=True, timeout=30)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part = path.with_suffix(".part.wav")
+            subprocess.run(synth_command(voice, text, part), check=True, capture_output=True, timeout=30)
+            os.replace(part, path)
         return path
 
-    def say(self, text: str) -> float | None:
-        """Play ``text`` into the microphone; when its last sample reached the microphone."""
-        play = self.audio.play_into_mic(self.clip(text))
+    def say(self, text: str, voice: str) -> float | None:
+        """Play ``text`` said in ``voice`` into the microphone; when its last sample reached the microphone."""
+        play = self.audio.play_into_mic(self.clip(text, voice))
         if not play.wait(10):
             play.stop()
         time.sleep(0.05)  # the recorder's last chunk
@@ -73,62 +90,73 @@ class Session:
     """Who speaks into the microphone."""
     speaker_rec: object
     """The recording of the speaker (``audio.virtual.Recording``)."""
+    run_index: int = 0
+    """Which run of the benchmark this session is (0 first); also where the voices' turn-taking starts."""
     turns: list = field(default_factory=list)
-    """Response turns measured: {said, heard, early, state, reply, latency_s, recognized_s, coach_s, output_s}."""
+    """Response turns measured: {said, voice, run, heard, early, state, reply, latency_s, recognized_s, coach_s, output_s}."""
     barge_ins: list = field(default_factory=list)
-    """Barge-in attempts: {said, missed, why?, latency_s?, event_s?, cut_after_event_s?}."""
+    """Barge-in attempts: {said, voice, run, missed, why?, latency_s?, event_s?, cut_after_event_s?}."""
     notes: list = field(default_factory=list)
     """What went differently from the script (words not understood, late pauses)."""
     rejected: dict = field(default_factory=dict)
-    """Phrase -> times it was not understood."""
+    """'voice: phrase' -> times it was not understood."""
     _choice: dict = field(default_factory=dict)
-    """Intent -> index in SAY of the phrasing the patient uses now."""
+    """(voice, intent) -> index in SAY of the phrasing the patient uses now in that voice."""
+    _started: dict = field(default_factory=dict)
+    """'turn' or 'barge_in' -> how many were started (the next one is said in the next voice)."""
 
     # ------------------------------------------------------------------ words
-    def _phrase(self, intent: str) -> str:
-        return SAY[intent][self._choice.get(intent, 0) % len(SAY[intent])]
+    def _phrase(self, intent: str, voice: str) -> str:
+        return SAY[intent][self._choice.get((voice, intent), 0) % len(SAY[intent])]
 
-    def _failed(self, intent: str, why: str) -> None:
-        text = self._phrase(intent)
-        self.rejected[text] = self.rejected.get(text, 0) + 1
-        self.notes.append(f"'{text}' {why}")
-        self._choice[intent] = self._choice.get(intent, 0) + 1  # try the next phrasing next time
+    def _next_voice(self, kind: str) -> str:
+        k = self._started.get(kind, 0)
+        self._started[kind] = k + 1
+        names = list(VOICES)
+        return names[(k + self.run_index) % len(names)]
+
+    def _failed(self, intent: str, voice: str, why: str) -> None:
+        text = self._phrase(intent, voice)
+        self.rejected[f"{voice}: {text}"] = self.rejected.get(f"{voice}: {text}", 0) + 1
+        self.notes.append(f"'{text}' ({voice}) {why}")
+        self._choice[(voice, intent)] = self._choice.get((voice, intent), 0) + 1  # the next phrasing next time
 
     def wait_listening(self, timeout: float = 15.0) -> dict | None:
         return self.proc.wait_for(lambda e: e["event"] == "listening", timeout, "the coach to listen")
 
     # ------------------------------------------------------------------ response turns
     def response_turn(self, intent: str, tries: int = 3) -> dict | None:
-        """Say ``intent`` while the coach listens; time it to the first audible sample of the reply."""
+        """Say ``intent`` while the coach listens, in the next voice; time it to the first audible sample of the reply."""
+        voice = self._next_voice("turn")
         for _ in range(tries):
-            turn = self._response_turn(intent)
+            turn = self._response_turn(intent, voice)
             if turn is not None:
                 return turn
         return None
 
-    def _response_turn(self, intent: str) -> dict | None:
-        text = self._phrase(intent)
+    def _response_turn(self, intent: str, voice: str) -> dict | None:
+        text = self._phrase(intent, voice)
         time.sleep(0.3)  # a person pauses before answering
-        t_end = self.patient.say(text)
+        t_end = self.patient.say(text, voice)
         first = self.proc.wait_for(lambda e: e["event"] in ("heard", "say"), 6, f"a reaction to '{text}'")
         if first is None:
-            self._failed(intent, "got no reaction (rejected)")
+            self._failed(intent, voice, "got no reaction (rejected)")
             return None
         heard = first if first["event"] == "heard" else None
         say = first if heard is None else self.proc.wait_for(lambda e: e["event"] == "say", 6, f"the reply to '{text}'")
         if heard is not None and not heard.get("answer"):
-            self._failed(intent, "was not understood")  # the coach says sorry: wait it out
+            self._failed(intent, voice, "was not understood")  # the coach says sorry: wait it out
             self.wait_listening()
             return None
         if say is None or t_end is None:
-            self.notes.append(f"'{text}': no reply" if say is None else f"'{text}': no speech seen at the mic")
+            self.notes.append(f"'{text}' ({voice}): " + ("no reply" if say is None else "no speech seen at the mic"))
             return None
         time.sleep(0.5)  # let the reply's first samples reach the recorder
         audible = first_audible_after(self.speaker_rec, t_end)
         if audible is None:
-            self.notes.append(f"'{text}': the reply was not audible")
+            self.notes.append(f"'{text}' ({voice}): the reply was not audible")
             return None
-        turn = {"said": text, "heard": heard.get("text") if heard else None, "early": bool(heard and heard.get("early")),
+        turn = {"said": text, "voice": voice, "run": self.run_index, "heard": heard.get("text") if heard else None, "early": bool(heard and heard.get("early")),
                 "state": say.get("state"), "reply": say.get("text"), "say_t": say["t"], "latency_s": audible - t_end,
                 "recognized_s": heard["t"] - t_end if heard else None,
                 "coach_s": say["t"] - heard["t"] if heard else None, "output_s": audible - say["t"]}
@@ -155,27 +183,28 @@ class Session:
         return None
 
     def barge_in(self, intent: str, line_t: float) -> dict:
-        """Say ``intent`` over the line started at ``line_t``; time it to the output going silent."""
-        text = self._phrase(intent)
+        """Say ``intent`` over the line started at ``line_t``, in the next voice; time it to the output going silent."""
+        voice = self._next_voice("barge_in")
+        text = self._phrase(intent, voice)
         time.sleep(max(0.0, line_t + BARGE_AFTER_S - time.monotonic()))
-        t_end = self.patient.say(text)
+        t_end = self.patient.say(text, voice)
         event = self.proc.wait_for(lambda e: e["event"] in ("barge_in", "heard"), 5, f"a barge-in on '{text}'")
-        b = {"said": text, "missed": True}
+        b = {"said": text, "voice": voice, "run": self.run_index, "missed": True}
         self.barge_ins.append(b)
         if event is None or t_end is None:
             b["why"] = "not heard" if event is None else "no speech seen at the mic"
-            self._failed(intent, "was not heard over the coach (no barge-in)")
+            self._failed(intent, voice, "was not heard over the coach (no barge-in)")
             return b
         if event["event"] == "heard":  # heard, but only once the line had ended: not a barge-in
             b["why"] = f"heard after the line ended, as {event.get('answer')}"
-            self.notes.append(f"barge-in '{text}': {b['why']}")
+            self.notes.append(f"barge-in '{text}' ({voice}): {b['why']}")
             return b
         time.sleep(0.5)
         silent_at = cut_time(self.speaker_rec, t_end, event["t"])
         b.update(missed=False, heard=event.get("text"), state=event.get("state"), early=bool(event.get("early")),
                  event_s=event["t"] - t_end, latency_s=None)
         if silent_at is None or silent_at <= t_end:
-            self.notes.append(f"barge-in '{text}': the coach was already silent when the speech ended")
+            self.notes.append(f"barge-in '{text}' ({voice}): the coach was already silent when the speech ended")
         else:
             b.update(latency_s=silent_at - t_end, cut_after_event_s=silent_at - event["t"])
         return b

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .budgets import dig, fmt
 from .corpus import CONDITIONS, CONTEXTS
-from .live_report import LIVE_ROWS, live_notes
+from .live_report import LIVE_ROWS, live_header, live_notes
 
 LABEL_W = 48
 """Width of the figure column."""
@@ -72,6 +72,18 @@ def _n(result: dict, path: tuple) -> str:
     return ""
 
 
+def _cells(cells: list[str], widths: list[int]) -> str:
+    """The cells in their columns; a cell longer than its column runs on into the empty columns after it
+    (a live cell into the other engines' ones), so the budget column stays in place where it fits."""
+    out, edge = "", 0
+    for c, w in zip(cells, widths):
+        if c and out and not out.endswith(" "):
+            out += " "
+        edge += w
+        out = (out + c).ljust(edge)
+    return out if out.endswith(" ") else out + " "
+
+
 def one_table(result: dict) -> list[str]:
     """Rows = figures, columns = engines, then the budget and the default engine's verdict."""
     listed = result.get("engines")
@@ -79,13 +91,16 @@ def one_table(result: dict) -> list[str]:
     acc = result.get("accuracy") or {}
     heads = [f"{e['engine']}{' (default)' if e['default'] and listed else ''}" for e in engines]
     widths = [max(COL_W, len(h) + 2) for h in heads]
+    live = result.get("live")
+    live_cells = [cell(live) for _, cell, _ in LIVE_ROWS] if live is not None else []
+    first = next((i for i, e in enumerate(engines) if e["default"]), 0)  # the live cells' column
+    widths[-1] += max(0, max(map(len, live_cells), default=0) + 2 - sum(widths[first:]))
     budgets = {b["key"]: b for b in result.get("budgets", [])}
 
     def line(label: str, cells: list[str], key: str | None) -> str:
         b = budgets.get(key) if key else None
         verdict = {True: "PASS", False: "FAIL", None: "not measured"}[b["passed"]] if b else ""
-        return (f"{label:<{LABEL_W}}" + "".join(f"{c:<{w}}" for c, w in zip(cells, widths))
-                + f"{b['budget'] if b else '':<12}{verdict}").rstrip()
+        return (f"{label:<{LABEL_W}}" + _cells(cells, widths) + f"{b['budget'] if b else '':<12}{verdict}").rstrip()
 
     lines = [f"{'figure':<{LABEL_W}}" + "".join(f"{h:<{w}}" for h, w in zip(heads, widths)) + f"{'budget':<12}verdict"]
     if acc or result.get("text"):
@@ -108,11 +123,10 @@ def one_table(result: dict) -> list[str]:
             n = dig(result, ("text", "heldout" if "held-out" in label else "tuning", "n"))
             lines.append(line(f"{label} (n={n})" if n else label,
                               [cell(result) if e["default"] else "" for e in engines], key))
-    live = result.get("live")
     if live is not None:
         lines.append("  live, the default engine's `voicecoach run` on virtual audio:")
-        for label, cell, key in LIVE_ROWS:
-            lines.append(line(label, [cell(live) if e["default"] else "" for e in engines], key))
+        for (label, _, key), text in zip(LIVE_ROWS, live_cells):
+            lines.append(line(label, [text if e["default"] else "" for e in engines], key))
     return lines
 
 
@@ -141,7 +155,8 @@ def table(result: dict, detail: bool = False) -> str:
             f"{n['real']} real recognitions; accuracy = right answers (phrasings: items right, expecting nothing "
             f"and given nothing counts), r = rejected (asked again), w = wrong answer, fa = answered an item that "
             f"expects nothing")
-    add(f"Coach voice: {result.get('coach_voice')}; patient voice (live): {(result.get('live') or {}).get('patient_voice', '-')}")
+    add(f"Coach voice: {result.get('coach_voice')}; patient voices (live): {(result.get('live') or {}).get('patient_voice', '-')}")
+    lines.extend(live_header(result.get("live")))
     add("")
     lines.extend(one_table(result))
     add("")
