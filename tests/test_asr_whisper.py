@@ -179,9 +179,12 @@ def test_the_recognizer_says_while_someone_speaks_to_it(rec, tmp_path):
 @pytest.mark.parametrize("text, kept", [
     ("Repeat that. Repeat the dot.", "Repeat that."),  # Whisper's echo of a word on a short window
     ("Continue. Continue", "Continue."),
+    ("Start session, start session.", "start session"),  # ... or of a whole phrase
+    ("Continue Continue", "continue"),
+    ("No, no.", "no"),
     ("No. Yes.", "No. Yes."),  # two answers stay two answers: asked again
     ("Yes. Yes. No.", "Yes. Yes. No."),
-    ("No, no.", "No, no."),
+    ("left, right, left", "left, right, left"),
     ("", ""),
 ])
 def test_an_echoed_sentence_is_dropped_and_a_second_answer_kept(text, kept):

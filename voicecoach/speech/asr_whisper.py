@@ -34,14 +34,20 @@ DIGITS = "zero one two three four five six seven eight nine ten".split()
 
 
 def drop_echo(text: str) -> str:
-    """The transcript without later sentences that start with the first one's first word: on a short window
-    Whisper writes a word again as a new sentence ("Repeat that. Repeat the dot.", "Continue. Continue"), which
-    made a two-word answer five words long and never whole. A sentence that starts differently stays ("No. Yes.")."""
+    """The transcript without Whisper's echo of it: on a short window Whisper writes what was said again, as a
+    new sentence ("Repeat that. Repeat the dot.": later sentences that start with the first one's first word
+    go) or as the same words once more ("Start session, start session.", "Continue Continue": one copy stays).
+    That made a two-word answer four or five words long, never whole, so it waited for the full pause. A
+    sentence that starts differently stays ("No. Yes.": two answers, asked again)."""
     sentences = [s for s in re.split(r"(?<=[.?!])\s+", text) if s]
     first = normalize(sentences[0]).split()[:1] if sentences else []
     kept = [s for k, s in enumerate(sentences) if k == 0 or normalize(s).split()[:1] != first]
     if len(kept) == 1 and len(sentences) > 1:
         return kept[0]
+    words = normalize(text).split()
+    for size in range(1, len(words) // 2 + 1):
+        if len(words) % size == 0 and words == words[:size] * (len(words) // size):
+            return " ".join(words[:size])
     return text
 
 
@@ -270,7 +276,8 @@ class WhisperRecognizer(Recognizer):
         after a pause: "from my back... down to my thigh") and no longer sentence starts with it."""
         ev = self.measure(pcm)
         answer, confidence = judge(ev, self.tuning, self.strict)
-        if answer is None or confidence < (0.5 if self.strict else 0.9) or len(ev.text.split()) > self.tuning.max_words \
+        words = self.tuning.max_words + (0 if self._has_opposite(answer) else 1)  # "Repeat to that." is whole
+        if answer is None or confidence < (0.5 if self.strict else 0.9) or len(ev.text.split()) > words \
                 or self.extendable(ev.text.lower().strip(" .!?,")):
             return None
         return ev.text, answer, confidence
