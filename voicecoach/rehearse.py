@@ -24,8 +24,11 @@ def coach_lines(content: Content) -> list[str]:
     """Every line of every program, for each side, in the order a session would say them."""
     seen: dict[str, None] = {}
     for key in ("idle_ready", "help_idle", "help_session", "paused", "resumed", "stopping", "paused_silence",
-                "microphone_lost", "microphone_back"):
+                "microphone_lost", "microphone_back", "summary_none"):
         seen[content.lines.get(key)] = None
+    for reason in content.lines.raw("end_reasons").values():  # the summary's last sentence ("You stopped ...")
+        if reason:
+            seen[reason] = None
     for program in content.library.programs:
         start = _start_command(content, program)
         for side in SIDES:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import struct
@@ -191,6 +192,7 @@ class Voice:
         cached = self._read_cache(text)
         if cached is not None:
             return cached
+        logging.getLogger("voicecoach").debug("synthesizing a line not in the cache: %r", text)
         with self._lock:
             self._wanted += 1
         try:
