@@ -269,3 +269,19 @@ def test_piper_gives_its_working_memory_back_after_speaking():
                          check=True, timeout=120)
     grown_mb = int(out.stdout.strip()) / 1024
     assert grown_mb < 40, f"resident memory stayed {grown_mb:.0f} MB above the loaded voice's"
+
+
+def test_the_lines_prepared_ahead_start_with_a_session_and_include_re_asks_and_the_summary():
+    """What a first run synthesizes in the background: the greeting, then the default program's lines (needed
+    first), and also each question's "Sorry, I didn't catch that ..." and the summary's fixed sentences."""
+    from voicecoach.app import Content
+    from voicecoach.coach.coach import DEFAULT_PROGRAM
+    from voicecoach.rehearse import coach_lines
+
+    content = Content.load()
+    lines = coach_lines(content)
+    assert lines[0] == content.lines.get("idle_ready")
+    assert lines[1] == content.lines.get("session_start", program=content.library.program(DEFAULT_PROGRAM).name)
+    sorry = {line for line in lines if line.startswith("Sorry, I didn't catch that.")}
+    assert len(sorry) >= 5 and content.lines.get("sorry_paused") in sorry
+    assert content.lines.get("summary_none") in lines and "You stopped the session early." in lines

@@ -12,7 +12,7 @@ from pathlib import Path
 from . import simulate as sim
 from .app import Content
 from .coach.clock import FakeClock
-from .coach.coach import Coach
+from .coach.coach import DEFAULT_PROGRAM, Coach
 from .coach.record import summary_sentences
 from .store.history import History
 
@@ -20,20 +20,25 @@ SIDES = ("left", "right", "both")
 """Every answer to the side question, since cues depend on it."""
 
 
+MUMBLE = "mm"
+"""An answer no context understands."""
+
+
 def coach_lines(content: Content) -> list[str]:
     """Every line of every program, for each side, in the order a session would say them."""
-    seen: dict[str, None] = {}
-    for key in ("idle_ready", "help_idle", "help_session", "paused", "resumed", "stopping", "paused_silence",
-                "microphone_lost", "microphone_back", "summary_none"):
-        seen[content.lines.get(key)] = None
-    for reason in content.lines.raw("end_reasons").values():  # the summary's last sentence ("You stopped ...")
-        if reason:
-            seen[reason] = None
-    for program in content.library.programs:
+    seen: dict[str, None] = {content.lines.get("idle_ready"): None}
+    programs = sorted(content.library.programs, key=lambda name: name != DEFAULT_PROGRAM)
+    for program in programs:  # a session's lines first, the default program's first: a first run needs them first
         start = _start_command(content, program)
         for side in SIDES:
             for line in _rehearse(content, start, side):
                 seen[line] = None
+    for key in ("help_idle", "help_session", "paused", "resumed", "stopping", "paused_silence", "microphone_lost",
+                "microphone_back", "summary_none", "sorry_paused", "sorry_paused_exercise"):
+        seen[content.lines.get(key)] = None
+    for reason in content.lines.raw("end_reasons").values():  # the summary's last sentence ("You stopped ...")
+        if reason:
+            seen[reason] = None
     return list(seen)
 
 
@@ -49,7 +54,9 @@ def _start_command(content: Content, program: str) -> str:
 def _rehearse(content: Content, start: str, side: str) -> list[str]:
     clock = FakeClock()
     transcript = sim.Transcript(clock)
-    answers = [start, "no", "no", "no", "back", side, "three", "yes"] + ["same"] * 12 + ["three"]
+    # each question also heard once not understood: its "Sorry, I didn't catch that ..." is prepared too
+    answers = [start, *(x for a in ["no", "no", "no", "back", side, "three", "yes"] for x in (MUMBLE, a))] \
+        + ["same"] * 12 + ["three"]
     with History(Path(":memory:")) as history:
         coach = Coach(library=content.library, lines=content.lines, phrases=content.phrases,
                       settings=content.settings, history=history, clock=clock, port=transcript)

@@ -32,6 +32,9 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+DEFAULT_PROGRAM = "extension"
+"""The program "start session" starts when no program was asked for and none was done before."""
+
 class Port(Protocol):
     """Where the coach's words and progress go."""
 
@@ -225,7 +228,7 @@ class Coach(ExerciseSteps):
         last = self.history.last_summary()
         if last and last["program"] in self.library.programs:
             return self.library.programs[last["program"]]
-        return self.library.programs["extension"]
+        return self.library.programs[DEFAULT_PROGRAM]
 
     # ---------------------------------------------------------------- screening and baseline
     def enter_screening(self, event) -> None:

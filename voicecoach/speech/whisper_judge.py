@@ -68,9 +68,10 @@ class WhisperTuning:
     strict_words: int = 4
     """Barge-in: a transcript longer than this is not a command, whatever it contains, and the command must be
     among its first two words (the coach's own "you can say stop, pause, ..." heard back through a loudspeaker)."""
-    strict_floor: float = -6.0
+    strict_floor: float = -7.0
     """Barge-in: stop/pause taken without the transcript must be at least this likely (no closeness to the
-    transcript asked: pausing is the safe side, and flite's "pause" is transcribed "plus", scored -5.1)."""
+    transcript asked: pausing is the safe side; flite's "pause" is transcribed "plus", scored -5.1 with 3 s of
+    silence each side and -6.2 with 2 s / 0.5 s, "pause please" "Pass, please." -6.6)."""
     strict_margin: float = 3.0
     """Barge-in: stop/pause taken without the transcript must beat the best other short answer by this much."""
     no_speech: float = 0.6
