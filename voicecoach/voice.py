@@ -30,6 +30,9 @@ BARGE_IN = ("stop", "pause")
 """Commands listened for while the coach speaks."""
 RESTART_EVERY_S = 2.0
 """While the microphone is lost, try to reopen it this often."""
+AFTER_BARGE_IN_S = 0.4
+"""Silence kept after the coach was cut off before it says anything: "pause, please" can end, and the patient
+hears that the coach stopped (an outside client timing the cut needs that gap too)."""
 
 
 @dataclass
@@ -86,6 +89,7 @@ class VoiceRuntime:
         self._turn: TurnTimes | None = None
         self.device_error: str | None = None
         self._last_restart = 0.0
+        self._cut_at = -AFTER_BARGE_IN_S  # when the last barge-in cut the coach off
 
     # ---------------------------------------------------------------- the loop
     def run(self, coach: Coach, should_stop: Callable[[], bool] = lambda: False, stop_when_ended: bool = True) -> None:
@@ -119,7 +123,7 @@ class VoiceRuntime:
 
     def _speak(self, coach: Coach) -> None:
         self._note_quiet()
-        if self.speaker.playing or not self.port.pending:
+        if self.speaker.playing or not self.port.pending or self.clock.now() < self._cut_at + AFTER_BARGE_IN_S:
             return
         text = self.port.pending.popleft()
         speech = self.voice.speech(text)
@@ -174,6 +178,7 @@ class VoiceRuntime:
             if answer is None or answer.kind not in BARGE_IN:
                 return
             self.speaker.stop()
+            self._cut_at = self.clock.now()
             self.port.pending.clear()
             self._emit("barge_in", coach, text=heard.text, early=heard.early)
         if answer is None:
