@@ -154,10 +154,10 @@ class VoiceRuntime:
                 pcm, t = self.frames.get_nowait()
             except queue.Empty:
                 break
-        if self.free is not None:
-            hearing = getattr(self.recognizer, "hearing", False)
-            if hearing == self.free.is_set():
-                (self.free.clear if hearing else self.free.set)()
+        if self.free is not None and self.recognizer.hearing:
+            self.free.clear()
+        elif self.free is not None:
+            self.free.set()
 
     def _set_mode(self, coach: Coach) -> None:
         mode = (coach.context, self._echo_window())

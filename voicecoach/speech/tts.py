@@ -49,6 +49,7 @@ _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
 JOINING_WORDS = frozenset("and or but then so with while until to toward towards under on in from".split())
 """Words a long clause may be cut before (a pause there sounds natural)."""
+log = logging.getLogger("voicecoach")
 
 
 class ShrinkingSession:
@@ -182,7 +183,7 @@ class Voice:
         self._piper = None
         self._lock = threading.Lock()
         self._running = threading.Lock()
-        self._wanted = 0  # lines being synthesized to be spoken now: preparation ahead of need waits for them
+        self._wanted = 0
 
     # ------------------------------------------------------------------ public
 
@@ -192,8 +193,8 @@ class Voice:
         cached = self._read_cache(text)
         if cached is not None:
             return cached
-        logging.getLogger("voicecoach").debug("synthesizing a line not in the cache: %r", text)
-        with self._lock:
+        log.debug("synthesizing a line not in the cache: %r", text)
+        with self._lock:  # lines being synthesized to speak now: preparation ahead of need waits for them
             self._wanted += 1
         try:
             speech = Speech(self._synthesize(text), self.sample_rate, text)
