@@ -40,9 +40,8 @@ KEEP_LEAD_MS = 5
 """Silence kept before a line's first sound: piper starts most lines with ~45 ms of it (median, measured on
 the coach's 197 fixed lines), which only delays every reply; the speaker adds its own short pad."""
 MAX_PIECE_CHARS = 60
-"""Longest text piper synthesizes in one call. Its memory grows with the length of the audio: a
-10-second sentence took 197 MB on top of the loaded voice, the same sentence in pieces of at most
-60 characters 85 MB (measured), and that spike set the coach's peak memory."""
+"""Longest text piper synthesizes in one call: its memory grows with the audio (a 10-second sentence took
+197 MB on top of the voice, in pieces of at most 60 characters 85 MB), and that spike set the peak memory."""
 _MAGIC = b"VCTTS1\n"
 _HEADER = struct.Struct("<I32s")
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")
@@ -53,11 +52,9 @@ log = logging.getLogger("voicecoach")
 
 
 class ShrinkingSession:
-    """An onnxruntime session whose memory arena gives back what a run grew it by, once the run is over:
-    onnxruntime keeps its arena at the largest size any run needed: after piper spoke a few lines,
-    85-120 MB more stayed resident (measured; ~6 MB with shrinking). The peak of one run is not lowered
-    (~70 MB for a 60-character piece). Shrinking costs no measurable time (turning the arena off instead
-    made each piece 60 % slower)."""
+    """An onnxruntime session whose memory arena shrinks back after each run (else, after a few lines, 85-120 MB
+    more stayed resident; ~6 MB with shrinking; a run's own peak, ~70 MB per 60-character piece, stays; no
+    measurable time, where turning the arena off made each piece 60 % slower)."""
 
     def __init__(self, session) -> None:
         import onnxruntime
