@@ -22,6 +22,7 @@ import pytest
 from voicecoach.content.phrases import Answer, Phrases
 from voicecoach.speech.asr import Grammar, Heard, opposite, read_wav
 from voicecoach.speech.asr_whisper import WhisperRecognizer, drop_echo
+from voicecoach.speech.whisper_judge import Evidence, WhisperTuning, judge
 from voicecoach.speech.engines import load_recognizer
 from voicecoach.speech.whisper_model import PINNED, WhisperModelError, check, find_model
 
@@ -174,6 +175,21 @@ def test_the_recognizer_says_while_someone_speaks_to_it(rec, tmp_path):
             break
     assert h is not None and h.answer is not None and not rec.hearing
     assert not any(states[:10]) and any(states[10:]), states
+
+
+@pytest.mark.parametrize("text, taken", [
+    ("Plus.", True),  # flite's "pause", transcribed as another word: pausing is the safe side
+    ("Pass, please.", True),
+    ("", True),
+    ("Hold for 6.", False),  # the coach's own "Hold for six seconds." heard back: a sentence, not a command
+    ("Pause P P", False),  # neither the transcript nor the scores make this a command-first "pause"
+])
+def test_barge_in_takes_pause_from_the_scores_only_when_the_transcript_is_a_word_or_two(text, taken):
+    ev = Evidence(text=text, why="not a barge-in command", first_word=-3.0,
+                  scores={("pause", None): -5.5, ("stop", None): -11.0})
+    answer, _ = judge(ev, WhisperTuning(), strict=True)
+    assert (answer is not None and answer.kind == "pause") == taken
+    assert judge(ev, WhisperTuning(), strict=False)[0] is None  # a question's answer needs closer evidence
 
 
 @pytest.mark.parametrize("text, kept", [

@@ -177,6 +177,8 @@ class VoiceRuntime:
         if self.mode and self.mode[1]:
             if answer is None or answer.kind not in BARGE_IN:
                 return
+            if answer.kind == "pause" and not coach.may_trigger("pause"):
+                return  # "pause" while paused: most likely the coach's own "Paused..." heard back
             self.speaker.stop()
             self._cut_at = self.clock.now()
             self.port.pending.clear()

@@ -73,7 +73,10 @@ class WhisperTuning:
     transcript asked: pausing is the safe side; flite's "pause" is transcribed "plus", scored -5.1 with 3 s of
     silence each side and -6.2 with 2 s / 0.5 s, "pause please" "Pass, please." -6.6)."""
     strict_margin: float = 3.0
-    """Barge-in: stop/pause taken without the transcript must beat the best other short answer by this much."""
+    """Barge-in: stop/pause taken without the transcript must beat the best other short answer by this much ..."""
+    strict_scored_words: int = 2
+    """... and the transcript be at most this many words ("Plus.", "Pass, please."): a longer one is a sentence,
+    most likely the coach's own line heard back ("Hold for 6." scores "hold on" high)."""
     no_speech: float = 0.6
     """Above this no-speech probability (Whisper's own), an utterance with no understood transcript is noise."""
 
@@ -122,7 +125,8 @@ def judge(ev: Evidence, t: WhisperTuning, strict: bool = False) -> tuple[Answer 
     if top is None or ev.no_speech > t.no_speech:
         return None, 0.0
     if strict:  # stop/pause over the coach's voice: the safe action, taken on weaker evidence ("plus" for "pause")
-        if top_score - runner < t.strict_margin or top_score < t.strict_floor:
+        if (top_score - runner < t.strict_margin or top_score < t.strict_floor
+                or len(ev.text.split()) > t.strict_scored_words):
             return None, 0.1
     elif top_score - runner < t.margin or top_score < max(ev.first_word - t.closeness, t.floor):
         return None, 0.1
