@@ -202,9 +202,9 @@ def test_hassil_recognize_agrees_with_the_table(phrases, context):
     assert not list(recognize_all("not better", intents))
 
 
-def _write(tmp_path: Path, intents: dict, examples: dict | None = None) -> Path:
+def _write(tmp_path: Path, intents: dict, examples: dict | None = None, **more) -> Path:
     path = tmp_path / "phrases.yaml"
-    path.write_text(yaml.safe_dump({"language": "en", "examples": examples or {}, "intents": intents}))
+    path.write_text(yaml.safe_dump({"language": "en", "examples": examples or {}, "intents": intents, **more}))
     return path
 
 
@@ -230,6 +230,19 @@ def test_loader_refuses_unknown_context_and_bad_examples(tmp_path):
     with pytest.raises(ValueError, match="not accepted"):
         Phrases.load(_write(tmp_path, {"global.stop": {"data": [{"sentences": ["stop"]}]}},
                             {"global": ["halt"]}))
+
+
+def test_hints_are_the_offered_answers_and_a_malformed_hint_is_refused(phrases, tmp_path):
+    """The recognizer's hint in a context names that context's answers (Whisper is prompted with it)."""
+    for context in CONTEXTS:
+        offered = [a for part in phrases.hint(context).rstrip("?").split(", ") for a in part.split(" or ") if a]
+        assert all(phrases.parse(a, context) is not None for a in offered), (context, offered)
+    assert phrases.hint("location") and not phrases.hint("number")
+    stop = {"global.stop": {"data": [{"sentences": ["stop"]}]}}
+    assert Phrases.load(_write(tmp_path, stop, hints={"global": "Stop?"})).hint("global") == "Stop?"
+    for bad in ({"kitchen": "Lights?"}, {"global": ["stop"]}, ["Stop?"]):
+        with pytest.raises(ValueError, match="hints"):
+            Phrases.load(_write(tmp_path, stop, hints=bad))
 
 
 def test_load_uses_voicecoach_prompts(tmp_path, monkeypatch):

@@ -75,10 +75,12 @@ class Phrases:
         spoken: dict[str, list[str]],
         examples: dict[str, list[str]],
         rules: Rules | None = None,
+        hints: dict[str, str] | None = None,
     ) -> None:
         self._table = table  # context -> key -> meaning, global merged into each context
         self._spoken = spoken
         self._examples = examples
+        self._hints = hints or {}
         listed = {c: {_key(x) for x in spoken.get(c, []) + spoken.get(GLOBAL, [])} for c in table}
         self._understand = Understander(table, rules or Rules(), self.parse, listed)
 
@@ -113,7 +115,10 @@ class Phrases:
             rules = Rules.from_dict(raw.get("understanding"))
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             raise ValueError(f"{path}: the 'understanding' section is malformed ({exc})") from None
-        phrases = cls(table, {c: sorted(s) for c, s in spoken.items()}, examples, rules)
+        hints = raw.get("hints") or {}
+        if not isinstance(hints, dict) or set(hints) - set(CONTEXTS) or not all(isinstance(h, str) for h in hints.values()):
+            raise ValueError(f"{path}: 'hints' must map contexts {CONTEXTS} to one sentence each")
+        phrases = cls(table, {c: sorted(s) for c, s in spoken.items()}, examples, rules, hints)
         for context, texts in examples.items():
             for text in texts:
                 if phrases.parse(text, context) is None:
@@ -142,6 +147,11 @@ class Phrases:
         """Every spoken sentence accepted in ``context`` alone, lower-case, sorted, unique."""
         self._check(context)
         return list(self._spoken[context])
+
+    def hint(self, context: str) -> str:
+        """What a recognizer may be told came before an answer in ``context`` (its offered choices), or ""."""
+        self._check(context)
+        return self._hints.get(context, "")
 
     def examples(self, context: str) -> list[str]:
         """A few short canonical answers to offer when nothing matched."""

@@ -21,7 +21,7 @@ import time
 import wave
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -79,13 +79,15 @@ class Grammar:
     understand: Callable[[str, str], Understanding] | None = None
     """(free text, context) -> what everyday words mean (``Phrases.understand``); engines that
     transcribe freely (Whisper) read their text with it."""
+    hints: Mapping[str, str] = field(default_factory=dict)
+    """Context -> what came before the answer (``Phrases.hint``): Whisper is prompted with it."""
 
     @classmethod
     def from_phrases(cls, phrases: Phrases) -> Grammar:
         """Each context's sentences plus the global commands, straight from the phrase file."""
         glob = phrases.sentences(GLOBAL)
         sentences = {c: sorted(set(phrases.sentences(c)) | set(glob)) for c in CONTEXTS}
-        return cls(sentences, phrases.parse, phrases.understand)
+        return cls(sentences, phrases.parse, phrases.understand, {c: phrases.hint(c) for c in CONTEXTS})
 
     def strict(self, context: str) -> list[str]:
         """The barge-in grammar: the sentences of ``context`` that mean stop or pause."""

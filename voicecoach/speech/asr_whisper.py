@@ -1,10 +1,10 @@
 """Whisper backend: a free transcript read with the phrase file, checked against the context's answers.
 
-Each utterance (16 kHz, cut by the endpointer) is encoded once with 3 s of silence before and after it --
-a 7 s window for a one-word answer, not Whisper's 30 s one -- and then:
+Each utterance (16 kHz, cut by the endpointer) is encoded once with 2 s of silence before it and 0.5 s
+after (``WhisperTuning``), not in Whisper's 30 s window, and then:
 
-1. a greedy transcript (``listen``) is read by ``Grammar.understand``: everyday answers, fillers,
-   negation, hedges ("I'm not sure" is asked again), two answers ("yes and no");
+1. a greedy transcript (``listen``, after the context's hint from the phrase file) is read by
+   ``Grammar.understand``: everyday answers, fillers, negation, hedges, two answers ("yes and no");
 2. the context's short answers (the phrase file's sentences of one or two words, as Whisper would
    write them) are scored by the decoder, teacher-forced (``score``): only those whose first token
    the transcript's first step found likely;
@@ -68,12 +68,14 @@ class WhisperRecognizer(Recognizer):
         self.model, self.tokenizer = load(self.files)
         tid = self.tokenizer.token_to_id
         self._start = [tid("<|startoftranscript|>"), tid("<|notimestamps|>")]
+        self._prompts: dict[tuple[str, bool], list[int]] = {}
+        """The decoder's start per (context, strict): the context's hint as previous text, then ``_start``."""
         self._short: dict[tuple[str, bool], list[tuple[tuple, list[int]]]] = {}
         self._short_words: dict[tuple[str, bool], frozenset[str]] = {}
         """The words of those spellings, per context (``_starts_short``)."""
         self._heard: OrderedDict[bytes, tuple] = OrderedDict()
-        """The latest transcripts by their audio's digest: a recording heard in several contexts (hear, the
-        benchmark) is encoded and transcribed once; only the scoring depends on the context. Not used live."""
+        """The latest transcripts by their audio's and prompt's digest: a recording heard again (hear, the
+        benchmark) is encoded and transcribed once per prompt. Not used live."""
         pieces = [self.tokenizer.id_to_token(i) or "" for i in range(self.tokenizer.get_vocab_size())]
         self._word_end = np.array([p.startswith(("Ġ", "<|")) or not any(ch.isalnum() for ch in p) for p in pieces])
         """Tokens that end the word before them: a new word (leading space), punctuation, the end."""
@@ -102,13 +104,25 @@ class WhisperRecognizer(Recognizer):
             self._short_words[key] = frozenset(words)
         return self._short[key]
 
+    def prompt(self) -> list[int]:
+        """Where the decoder starts in this context: after the phrase file's hint, as if Whisper had just
+        transcribed the coach offering those answers ("Back, buttock, thigh, knee, calf or foot?"); barge-in
+        has none (stop/pause over the coach's voice)."""
+        key = (self.context, self.strict)
+        if key not in self._prompts:
+            hint = "" if self.strict else self.grammar.hints.get(self.context, "")
+            previous = [self.tokenizer.token_to_id("<|startofprev|>"),
+                        *self.tokenizer.encode(" " + hint, add_special_tokens=False).ids] if hint else []
+            self._prompts[key] = previous + self._start
+        return self._prompts[key]
+
     # ------------------------------------------------------------------ decoding
     def listen(self, pcm: bytes) -> tuple[Evidence, object, np.ndarray, list[int]]:
         """Encode once, transcribe greedily: (evidence without scores, encoder output, every step's log
         probabilities, the transcript's token ids)."""
         if self.live:  # speech never comes twice the same to the sample; a test's clip played again does
             return self._listen(pcm)
-        key = hashlib.blake2b(pcm, digest_size=16).digest()
+        key = hashlib.blake2b(pcm + bytes(np.array(self.prompt(), np.int32)), digest_size=16).digest()
         if key not in self._heard:
             self._heard[key] = self._listen(pcm)
             while len(self._heard) > 8:
@@ -123,8 +137,9 @@ class WhisperRecognizer(Recognizer):
         features = log_mel(pcm, t.pad_before_s, t.pad_after_s)
         encoded = self.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=True)
         seconds = len(pcm) / 2 / self.sample_rate
-        limit = len(self._start) + t.extra_tokens + int(t.tokens_per_s * seconds)
-        result = self.model.generate(encoded, [self._start], beam_size=1, max_length=limit, return_logits_vocab=True,
+        start = self.prompt()
+        limit = len(start) + t.extra_tokens + int(t.tokens_per_s * seconds)
+        result = self.model.generate(encoded, [start], beam_size=1, max_length=limit, return_logits_vocab=True,
                                      return_no_speech_prob=True, repetition_penalty=t.repetition_penalty,
                                      no_repeat_ngram_size=t.no_repeat_ngram)[0]
         ids = result.sequences_ids[0]
@@ -136,7 +151,7 @@ class WhisperRecognizer(Recognizer):
             first += 1
         first_word = float(sum(logp[k, ids[k]] for k in range(min(first, len(ids), len(logp)))))
         text = drop_echo(self.tokenizer.decode(ids).strip())
-        cut = len(ids) >= limit - len(self._start)  # the token bound stopped it: the transcript may end mid-answer
+        cut = len(ids) >= limit - len(start)  # the token bound stopped it: the transcript may end mid-answer
         return Evidence(text=text, first_word=first_word, no_speech=float(result.no_speech_prob), seconds=seconds,
                         cut=cut), \
             encoded, logp, ids
@@ -213,7 +228,7 @@ class WhisperRecognizer(Recognizer):
         import ctranslate2
 
         batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(np.asarray(encoded), len(prefixes), 0)))
-        prompts = [self._start + list(p) for p in prefixes]
+        prompts = [self.prompt() + list(p) for p in prefixes]
         results = self.model.generate(batch, prompts, beam_size=1, max_length=len(prompts[0]) + 1,
                                       return_logits_vocab=True, suppress_blank=False, suppress_tokens=[])
         out = []
