@@ -13,6 +13,7 @@ rate (uint32 little-endian), the SHA-256 of the PCM, then the PCM. Writes are at
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -52,15 +53,15 @@ log = logging.getLogger("voicecoach")
 
 
 class ShrinkingSession:
-    """An onnxruntime session whose memory arena shrinks back after each run (else, after a few lines, 85-120 MB
-    more stayed resident; ~6 MB with shrinking; a run's own peak, ~70 MB per 60-character piece, stays; no
-    measurable time, where turning the arena off made each piece 60 % slower)."""
+    """The voice's onnxruntime session, on the calling thread only (a helper per core, piper's default, ran lines
+    prepared ahead at normal priority), its arena shrunk after each run (else 85-120 MB more stayed resident)."""
 
-    def __init__(self, session) -> None:
+    def __init__(self, model: Path) -> None:
         import onnxruntime
 
-        self.session = session
-        """The session piper made."""
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        self.session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
         self.options = onnxruntime.RunOptions()
         """Passed to every run: shrink the CPU arena at its end."""
         self.options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
@@ -163,7 +164,8 @@ class Voice:
             raise TTSError(f"The voice file {self.model} has no config next to it ({self.config_path.name}).")
         try:
             config_bytes = self.config_path.read_bytes()
-            self.sample_rate: int = int(json.loads(config_bytes)["audio"]["sample_rate"])
+            self.voice_config: dict = json.loads(config_bytes)
+            self.sample_rate: int = int(self.voice_config["audio"]["sample_rate"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise TTSError(f"The voice config {self.config_path} is unreadable ({exc}).") from None
         if not length_scale > 0:
@@ -235,12 +237,12 @@ class Voice:
             if self._piper is None:
                 try:
                     from piper import PiperVoice, SynthesisConfig
+                    from piper.config import PiperConfig
                 except ImportError:
                     raise TTSError("Speech needs piper, which is not installed: run scripts/setup "
                                    "(pip package piper-tts).") from None
                 try:
-                    self._piper = PiperVoice.load(self.model, config_path=self.config_path)
-                    self._piper.session = ShrinkingSession(self._piper.session)
+                    self._piper = PiperVoice(ShrinkingSession(self.model), PiperConfig.from_dict(self.voice_config))
                 except Exception as exc:  # onnxruntime raises its own exception types
                     raise TTSError(f"The voice file {self.model} cannot be loaded ({exc}).") from None
                 self._config = SynthesisConfig(length_scale=self.length_scale)
@@ -294,7 +296,5 @@ class Voice:
             pass
         finally:
             if tmp is not None:
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(tmp)
-                except OSError:
-                    pass
