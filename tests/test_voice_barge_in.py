@@ -11,6 +11,8 @@ from voicecoach.speech.asr import Heard
 from voicecoach.store.history import History
 from voicecoach.voice import VoicePort, VoiceRuntime
 
+LINES = Content.load().lines
+
 
 class Speaker:
     """Plays nothing; remembers being stopped."""
@@ -25,31 +27,43 @@ class Speaker:
         self.playing = False
 
 
-def over_the_coach(tmp_path, state_words: list[str], said: str):
-    """The coach after ``state_words``, one line still to say, hearing ``said`` while it speaks."""
+def over_the_coach(tmp_path, state_words: list[str], said: str, line: str = "a line still to say"):
+    """The coach after ``state_words``, saying ``line``, hearing ``said`` over it: (state, times the speaker was
+    stopped, lines still to say, lines the coach queued in reply)."""
     clock, port = FakeClock(), VoicePort()
     with History(tmp_path / "history.db") as history:
         coach = build_coach(Content.load(), history, clock, port)
         for words in state_words:
             coach.hear(words)
-        port.pending.append("a line still to say")
+        port.pending.clear()
+        port.pending.append("the next line")
         speaker = Speaker()
         runtime = VoiceRuntime(None, None, None, speaker, port, clock=clock, status=lambda e: None)
+        runtime.speaking_line = line
         runtime.mode = (coach.context or "global", True)  # barge-in: the coach is speaking
         runtime._act(coach, Heard(said, Answer(said, None, said), 0.9, "whisper", 40.0), 0.0)
-        return coach.state, speaker.stopped, list(port.pending)
+        replies = [t for t in port.pending if t != "the next line"]
+        return coach.state, speaker.stopped, "the next line" in port.pending, replies
 
 
 def test_pause_over_the_coach_cuts_it_and_pauses(tmp_path):
-    state, stopped, pending = over_the_coach(tmp_path, ["start session"], "pause")
-    assert (state, stopped) == ("paused", 1) and "a line still to say" not in pending
+    state, stopped, next_line, replies = over_the_coach(tmp_path, ["start session"], "pause")
+    assert (state, stopped, next_line) == ("paused", 1, False) and replies == [LINES.get("paused")]
 
 
-def test_pause_heard_while_already_paused_is_the_coach_s_own_line_and_does_not_cut_it(tmp_path):
-    state, stopped, pending = over_the_coach(tmp_path, ["start session", "pause"], "pause")
-    assert (state, stopped) == ("paused", 0) and pending[-1] == "a line still to say"
+def test_pause_over_the_coach_while_paused_silences_it_and_says_nothing_more(tmp_path):
+    state, stopped, next_line, replies = over_the_coach(tmp_path, ["start session", "pause"], "pause")
+    assert (state, stopped, next_line, replies) == ("paused", 1, False, [])
+
+
+def test_pause_heard_over_the_coach_s_own_paused_line_is_its_echo(tmp_path):
+    """The coach's "Paused. Say 'resume'..." came back through the loudspeaker as "Pause P P": not cut, not
+    answered (it looped: each cut "Paused..." was said again and heard again)."""
+    state, stopped, next_line, replies = over_the_coach(tmp_path, ["start session", "pause"], "pause",
+                                                        line=LINES.get("paused"))
+    assert (state, stopped, next_line, replies) == ("paused", 0, True, [])
 
 
 def test_stop_while_paused_still_cuts_the_coach_and_ends(tmp_path):
-    state, stopped, _ = over_the_coach(tmp_path, ["start session", "pause"], "stop")
+    state, stopped, _, _ = over_the_coach(tmp_path, ["start session", "pause"], "stop", line=LINES.get("paused"))
     assert stopped == 1 and state == "ended"

@@ -21,6 +21,7 @@ from typing import Any
 from .audio.devices import AudioError
 from .coach.clock import SystemClock
 from .coach.coach import Coach
+from .content.phrases import normalize
 
 log = logging.getLogger("voicecoach")
 
@@ -177,12 +178,15 @@ class VoiceRuntime:
         if self.mode and self.mode[1]:
             if answer is None or answer.kind not in BARGE_IN:
                 return
-            if answer.kind == "pause" and not coach.may_trigger("pause"):
-                return  # "pause" while paused: most likely the coach's own "Paused..." heard back
+            already_paused = answer.kind == "pause" and not coach.may_trigger("pause")
+            if already_paused and normalize(self.speaking_line) == normalize(coach.lines.get("paused")):
+                return  # its "Paused..." heard back (a loudspeaker): cutting it would leave the patient no cue
             self.speaker.stop()
             self._cut_at = self.clock.now()
             self.port.pending.clear()
             self._emit("barge_in", coach, text=heard.text, early=heard.early)
+            if already_paused:
+                return  # silence was asked for, and the session is paused already
         if answer is None:
             log.info("rejected: %r (confidence %.2f)", heard.first_choice, heard.confidence)
             if not coach.waiting or coach.state == "idle" or heard.first_choice is None:
