@@ -7,6 +7,11 @@
 - `opening()`: the script lines of the standard opening (start, three "no", baseline).
 - `run_session()`: the same session in-process (fast, for hypothesis): the coach is built
   the way `voicecoach simulate` builds it (voicecoach/cli.py cmd_simulate).
+
+``scripts/test`` runs the suite in two parts: every test but the ``real_time`` ones on both cores
+(pytest-xdist, a test file per worker), then the ``real_time`` ones (sessions and streams on virtual audio
+devices, timed against the clock) alone, as a user's machine runs the coach: run beside a busy core, the
+coach's own echo arrived after its echo window and was taken as the patient's answer.
 """
 
 from __future__ import annotations

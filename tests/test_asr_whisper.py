@@ -205,7 +205,10 @@ def test_the_recognizer_says_while_someone_speaks_to_it(rec, tmp_path):
     ("Pass, please.", True),
     ("", True),
     ("Hold for 6.", False),  # the coach's own "Hold for six seconds." heard back: a sentence, not a command
-    ("Pause P P", False),  # neither the transcript nor the scores make this a command-first "pause"
+    ("B O S B", True),  # espeak's "pause": Whisper spells out a word it hears badly, one word all the same
+    ("4 6 4 4 5 4", True),
+    ("Hold, hold, hold.", True),  # ... or writes it again
+    ("Hold it, the hips.", False),
 ])
 def test_barge_in_takes_pause_from_the_scores_only_when_the_transcript_is_a_word_or_two(text, taken):
     ev = Evidence(text=text, why="not a barge-in command", first_word=-3.0,

@@ -22,6 +22,8 @@ import numpy as np
 from voicecoach.audio import AudioError, Microphone, Speaker, VirtualAudio, find_device, list_devices
 from voicecoach.audio.resample import Resampler, resample
 
+pytestmark = pytest.mark.real_time  # virtual devices timed against the clock: run alone (scripts/test)
+
 MEASURED: dict[str, float] = {}
 
 

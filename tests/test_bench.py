@@ -212,6 +212,7 @@ def _verdicts(stdout: str) -> dict[str, str]:
     return verdicts
 
 
+@pytest.mark.real_time  # its live part runs the coach on virtual devices: run alone (scripts/test)
 def test_quick_benchmark_reports_every_engine_side_by_side(tmp_path):
     from voicecoach.speech.asr_vosk import find_vosk_model
     from voicecoach.speech.engines import load_recognizer

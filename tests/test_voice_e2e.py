@@ -8,8 +8,12 @@ import re
 import time
 import wave
 
+import pytest
+
 from voicecoach.demo import CENTRALIZING_PATIENT, run_demo
 from voicecoach.store.history import History
+
+pytestmark = pytest.mark.real_time  # whole sessions on virtual devices: run alone (scripts/test)
 
 def _summary(home):
     with History(home / "history.sqlite3") as history:

@@ -23,6 +23,8 @@ from voicecoach.demo import Patient
 from voicecoach.store.history import History
 from voicecoach.voice import RESTART_EVERY_S
 
+pytestmark = pytest.mark.real_time  # the coach on virtual devices: run alone (scripts/test)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -25,7 +25,7 @@ import numpy as np
 from ..content.phrases import Answer, normalize
 from .asr import Grammar, Recognizer, meaning, opposite
 from .endpoint import FRAME_MS
-from .whisper_judge import Evidence, WhisperTuning, judge
+from .whisper_judge import Evidence, WhisperTuning, judge, words_said
 from .whisper_model import ModelFiles, find_model, load, log_mel
 
 log = logging.getLogger("voicecoach")
@@ -274,7 +274,7 @@ class WhisperRecognizer(Recognizer):
     def _command_first(self, text: str, answer: Answer) -> bool:
         """Barge-in: stop/pause said first ("stop", "oh stop please"), in a short utterance: "you can say stop,
         pause..." is the coach's own voice heard back through a loudspeaker."""
-        words = normalize(text).split()
+        words = words_said(text)
         said = answer.text.split()[:1]
         return (answer.kind in ("stop", "pause") and len(words) <= self.tuning.strict_words
                 and bool(said) and said[0] in words[:2])
@@ -294,7 +294,8 @@ class WhisperRecognizer(Recognizer):
         ev = self.measure(pcm)
         answer, confidence = judge(ev, self.tuning, self.strict)
         words = self.tuning.max_words + (0 if self._has_opposite(answer) else 1)  # "Repeat to that." is whole
-        if answer is None or confidence < (0.5 if self.strict else 0.9) or len(ev.text.split()) > words \
+        said = len(words_said(ev.text) if self.strict else ev.text.split())
+        if answer is None or confidence < (0.5 if self.strict else 0.9) or said > words \
                 or self.extendable(ev.text.lower().strip(" .!?,")):
             return None
         return ev.text, answer, confidence

@@ -13,9 +13,10 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
-from ..content.phrases import Answer
+from ..content.phrases import Answer, normalize
 from .asr import meaning, opposite
 
 
@@ -126,7 +127,7 @@ def judge(ev: Evidence, t: WhisperTuning, strict: bool = False) -> tuple[Answer 
         return None, 0.0
     if strict:  # stop/pause over the coach's voice: the safe action, taken on weaker evidence ("plus" for "pause")
         if (top_score - runner < t.strict_margin or top_score < t.strict_floor
-                or len(ev.text.split()) > t.strict_scored_words):
+                or len(words_said(ev.text)) > t.strict_scored_words):
             return None, 0.1
     elif top_score - runner < t.margin or top_score < max(ev.first_word - t.closeness, t.floor):
         return None, 0.1
@@ -134,6 +135,17 @@ def judge(ev: Evidence, t: WhisperTuning, strict: bool = False) -> tuple[Answer 
     if not clear_of_opposites(answer, ev, t):
         return None, 0.2
     return answer, 0.6
+
+
+def words_said(text: str) -> list[str]:
+    """A transcript's distinct words in order, a run of single letters or digits as one word: what Whisper
+    invents around a short word it hears badly ("Hold on Hold On HoldOn Hold ON", "B O S B" for espeak's
+    "pause", "4 6 4 4 5 4") does not make a barge-in command a sentence."""
+    out: list[str] = []
+    for word in re.sub(r"\b(\w) (?=\w\b)", r"\1", normalize(text)).split():
+        if word not in out:
+            out.append(word)
+    return out
 
 
 def clear_of_opposites(answer: Answer, ev: Evidence, t: WhisperTuning) -> bool:
