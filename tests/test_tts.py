@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.speech.tts import (KEEP_LEAD_MS, MAX_PIECE_CHARS, QUIET, Speech, TTSError, Voice, default_cache_dir,
-                                   split_pieces, split_sentences, trim_lead)
+from voicecoach.speech.pieces import MAX_PIECE_CHARS, split_pieces, split_sentences
+from voicecoach.speech.tts import KEEP_LEAD_MS, QUIET, Speech, TTSError, Voice, default_cache_dir, trim_lead
 
 LINE = "Lie face down and let your back relax."
 
@@ -193,6 +193,64 @@ def test_a_corrupt_cache_entry_is_synthesized_again(voice, damage):
     assert voice.synthesized == before + 1
     assert rms(again) > 1000 and abs(again.duration - good.duration) < 0.5 * good.duration
     assert voice.is_cached(text), "the entry is rewritten"
+
+
+def test_hold_ends_the_preparing_run_and_the_line_is_made_once_let_go(tmp_path):
+    """The patient starts speaking while a line is prepared ahead of need: that piper run ends at once (it
+    would take a core the decoder wants), nothing more is prepared while held, and once let go every line is
+    made whole and cached; a line the coach must say now is made even while held."""
+    import threading
+    import time
+
+    voice = Voice(cache_dir=tmp_path)
+    session = voice._load().session
+    real, runs = session.session.run, []
+
+    def spy(*args, **kwargs):  # each run: "ended" or "cancelled" (onnxruntime raised at the terminate flag)
+        runs.append("running")
+        try:
+            out = real(*args, **kwargs)
+            runs[-1] = "ended"
+            return out
+        except Exception:
+            runs[-1] = "cancelled" if session.cancelled else "failed"
+            raise
+
+    session.session.run = spy
+    lines = [f"Breathe in slowly {n} times, and let your back relax completely, then rest on the mat."
+             for n in ("two", "three", "four", "five")]
+    done = threading.Event()
+    preparing = threading.Thread(target=lambda: (voice.prepare(lines), done.set()))
+    preparing.start()
+    while "running" not in runs:
+        time.sleep(0.001)
+    voice.hold(True)
+    while runs[-1] == "running":
+        time.sleep(0.001)
+    assert runs[-1] == "cancelled", runs
+    held = len(runs)
+    now = voice.speech("Seven.")  # the coach's own line goes through
+    assert rms(now) > 1000 and len(runs) == held + 1 and runs[-1] == "ended"
+    time.sleep(0.5)
+    assert len(runs) == held + 1 and not done.is_set(), "nothing is prepared while held"
+    voice.hold(False)
+    preparing.join(60)
+    assert done.is_set() and all(voice.is_cached(line) for line in lines)
+    assert runs.count("failed") == 0 and runs.count("cancelled") == 1
+    for line in lines:
+        speech = voice.speech(line)
+        assert rms(speech) > 1000 and 3.0 < speech.duration < 9.0, (line, speech.duration)
+
+
+def test_a_stopped_preparation_returns_and_caches_nothing_half_made(tmp_path):
+    import threading
+
+    voice = Voice(cache_dir=tmp_path)
+    stop = threading.Event()
+    voice.hold(True)
+    stop.set()
+    assert voice.prepare(["One more line to make.", "And another."], stop) == 0
+    assert not voice.is_cached("One more line to make.")
 
 
 def test_cache_writes_leave_no_temporary_files(voice, cache):

@@ -77,9 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     voice = Voice(args.voice)
     recognizer = load_recognizer(content.phrases, args.engine, args.vosk_model)
     interrupted = threading.Event()
-    free = threading.Event()  # set while nobody speaks to the recognizer: the line preparation waits for it
-    free.set()
-    preparing = threading.Thread(target=_prepare, args=(voice, content, interrupted, free))
+    preparing = threading.Thread(target=_prepare, args=(voice, content, interrupted))
     preparing.start()
     port = VoicePort()
     clock = SystemClock()
@@ -90,8 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             coach = build_coach(content, history, clock, port, args.program)
             coach.tempo = args.pace
             coach.say("idle_ready")
-            runtime = VoiceRuntime(recognizer, voice, Microphone(args.input), Speaker(args.output), port, clock, status,
-                                   free)
+            runtime = VoiceRuntime(recognizer, voice, Microphone(args.input), Speaker(args.output), port, clock, status)
             runtime.run(coach, should_stop=interrupted.is_set)
             if not coach.ended and coach.may_trigger("quit"):
                 coach.trigger("quit")
@@ -103,23 +100,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepare(voice, content, stop: threading.Event, free: threading.Event) -> None:
+def _prepare(voice, content, stop: threading.Event) -> None:
     """Synthesize every fixed line into the cache ahead of need, until told to stop.
 
     Runs on its own thread, so listing the lines (simulated sessions) does not delay start-up. Recognition
     comes first: the thread runs at a lower priority (on a first run, piper on both cores made the answers
-    wait), and no line is started while the patient speaks (``free`` is clear) and the answer is decoded."""
+    wait), and it is held while the patient speaks and the answer is decoded (``Voice.hold``)."""
     from .rehearse import coach_lines
 
     with contextlib.suppress(OSError, AttributeError):  # Linux: this thread only (and the threads it starts)
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
     for line in coach_lines(content):
-        while not free.wait(0.2):
-            if stop.is_set():
-                return
         if stop.is_set():
             return
-        voice.prepare([line])
+        voice.prepare([line], stop)
 
 
 def _status_printer():

