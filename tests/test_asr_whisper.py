@@ -200,6 +200,18 @@ def test_the_recognizer_says_while_someone_speaks_to_it(rec, tmp_path):
     assert not any(states[:10]) and any(states[10:]), states
 
 
+def test_an_answer_word_with_more_after_it_is_not_taken_from_the_scores(rec, tmp_path):
+    """Whisper hears "What time is it?": the phrase file refuses it ("what" counts only alone), and the short
+    answers' scores, which see only its start, must not make it "repeat"; a misheard short word ("Hey A.",
+    "plus") is still scored."""
+    rec.set_context("number")
+    assert rec._says_more("What time is it?") and not rec._says_more("What?") and not rec._says_more("Hey A.")
+    for voice in ("espeak:en-us", "flite:slt", "flite:kal"):
+        for context in ("number", "pain", "yesno"):
+            rec.set_context(context)
+            assert rec.recognize(synth(tmp_path, voice, "what time is it")).answer is None, (voice, context)
+
+
 @pytest.mark.parametrize("text, taken", [
     ("Plus.", True),  # flite's "pause", transcribed as another word: pausing is the safe side
     ("Pass, please.", True),

@@ -17,7 +17,6 @@ import dataclasses
 import hashlib
 import logging
 import math
-import re
 from collections import OrderedDict
 
 import numpy as np
@@ -25,30 +24,12 @@ import numpy as np
 from ..content.phrases import Answer, normalize
 from .asr import Grammar, Recognizer, meaning, opposite
 from .endpoint import FRAME_MS
-from .whisper_judge import Evidence, WhisperTuning, judge, words_said
+from .whisper_judge import Evidence, WhisperTuning, drop_echo, judge, words_said
 from .whisper_model import ModelFiles, find_model, load, log_mel
 
 log = logging.getLogger("voicecoach")
 
 DIGITS = "zero one two three four five six seven eight nine ten".split()
-
-
-def drop_echo(text: str) -> str:
-    """The transcript without Whisper's echo of it: on a short window Whisper writes what was said again, as a
-    new sentence ("Repeat that. Repeat the dot.": later sentences that start with the first one's first word
-    go) or as the same words once more ("Start session, start session.", "Continue Continue": one copy stays).
-    That made a two-word answer four or five words long, never whole, so it waited for the full pause. A
-    sentence that starts differently stays ("No. Yes.": two answers, asked again)."""
-    sentences = [s for s in re.split(r"(?<=[.?!])\s+", text) if s]
-    first = normalize(sentences[0]).split()[:1] if sentences else []
-    kept = [s for k, s in enumerate(sentences) if k == 0 or normalize(s).split()[:1] != first]
-    if len(kept) == 1 and len(sentences) > 1:
-        return kept[0]
-    words = normalize(text).split()
-    for size in range(1, len(words) // 2 + 1):
-        if len(words) % size == 0 and words == words[:size] * (len(words) // size):
-            return " ".join(words[:size])
-    return text
 
 
 class WhisperRecognizer(Recognizer):
@@ -253,7 +234,7 @@ class WhisperRecognizer(Recognizer):
         ev.understood, ev.why = understood_answer, why
         kept = (self.endpointer.preroll_frames + self.endpointer.tail_frames) * FRAME_MS / 1000
         speech = ev.seconds - kept  # the endpointer keeps a little audio before and after the speech
-        short = understood_answer is None or self._starts_short(ev.text)
+        short = (understood_answer is None and not self._says_more(ev.text)) or self._starts_short(ev.text)
         if speech <= self.tuning.short_s and short and why not in ("hedge", "two answers"):
             ev.scores = self.score(encoded, steps, ids, understood_answer)
         return ev
@@ -270,6 +251,17 @@ class WhisperRecognizer(Recognizer):
         self.short_answers()  # fills the context's words
         vocabulary = self._short_words[(self.context, self.strict)]
         return 0 < len(words) <= self.tuning.short_words and all(w in vocabulary for w in words)
+
+    def _says_more(self, text: str) -> bool:
+        """Whether a transcript starts with a word of the short answers and goes on with two words or more of
+        none (or with three words, one of none): Whisper heard the word and more, and the phrase file refused the whole ("what time is it" is no
+        "what"), so the short answers' scores, which only see its start, must not take it back. One odd word
+        after is most often the answer's own misheard ("Last section.", "I can.": scored, and understood)."""
+        words = words_said(text)
+        self.short_answers()  # fills the context's words
+        vocabulary = self._short_words[(self.context, self.strict)]
+        odd = sum(w not in vocabulary for w in words[1:])
+        return bool(words) and words[0] in vocabulary and odd > 0 and (odd >= 2 or len(words) >= 4)
 
     def _command_first(self, text: str, answer: Answer) -> bool:
         """Barge-in: stop/pause said first ("stop", "oh stop please"), in a short utterance: "you can say stop,

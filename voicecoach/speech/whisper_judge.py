@@ -1,7 +1,7 @@
 """How the Whisper recognizer weighs what it heard: its settings, the evidence of one utterance, the decision.
 
-``asr_whisper`` gathers the evidence (a transcript, what it means, the short answers' scores);
-``judge`` takes an answer or asks again:
+``asr_whisper`` gathers the evidence (a transcript, what it means, the short answers' scores), the
+transcript read here first (``drop_echo``, ``words_said``); ``judge`` takes an answer or asks again:
 
 - a transcript answer that the scores do not clearly contradict is taken;
 - a transcript that says nothing the context knows ("star" for "stop", "now" for "no") gives the
@@ -146,6 +146,24 @@ def words_said(text: str) -> list[str]:
         if word not in out:
             out.append(word)
     return out
+
+
+def drop_echo(text: str) -> str:
+    """The transcript without Whisper's echo of it: on a short window Whisper writes what was said again, as a
+    new sentence ("Repeat that. Repeat the dot.": later sentences that start with the first one's first word
+    go) or as the same words once more ("Start session, start session.", "Continue Continue": one copy stays).
+    That made a two-word answer four or five words long, never whole, so it waited for the full pause. A
+    sentence that starts differently stays ("No. Yes.": two answers, asked again)."""
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+", text) if s]
+    first = normalize(sentences[0]).split()[:1] if sentences else []
+    kept = [s for k, s in enumerate(sentences) if k == 0 or normalize(s).split()[:1] != first]
+    if len(kept) == 1 and len(sentences) > 1:
+        return kept[0]
+    words = normalize(text).split()
+    for size in range(1, len(words) // 2 + 1):
+        if len(words) % size == 0 and words == words[:size] * (len(words) // size):
+            return " ".join(words[:size])
+    return text
 
 
 def clear_of_opposites(answer: Answer, ev: Evidence, t: WhisperTuning) -> bool:
