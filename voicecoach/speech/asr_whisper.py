@@ -248,18 +248,21 @@ class WhisperRecognizer(Recognizer):
         ``short_words`` words, all of them words of short answers ("Yeah.", "Left, right. Left."); not
         "About a seven." or "It's worse." when those are not short answers themselves."""
         words = normalize(text).split()
-        self.short_answers()  # fills the context's words
-        vocabulary = self._short_words[(self.context, self.strict)]
+        vocabulary = self._vocabulary()
         return 0 < len(words) <= self.tuning.short_words and all(w in vocabulary for w in words)
+
+    def _vocabulary(self) -> frozenset[str]:
+        """The words of the context's short answers, as Whisper may write them."""
+        self.short_answers()  # fills the context's words
+        return self._short_words[(self.context, self.strict)]
 
     def _says_more(self, text: str) -> bool:
         """Whether a transcript starts with a word of the short answers and goes on with two words or more of
-        none (or with three words, one of none): Whisper heard the word and more, and the phrase file refused the whole ("what time is it" is no
-        "what"), so the short answers' scores, which only see its start, must not take it back. One odd word
-        after is most often the answer's own misheard ("Last section.", "I can.": scored, and understood)."""
+        none (or with three words, one of none): Whisper heard the word and more, and the phrase file refused
+        the whole ("what time is it" is no "what"), so the short answers' scores, which only see its start,
+        must not take it back. One odd word after is most often the answer's own misheard ("Last section.")."""
         words = words_said(text)
-        self.short_answers()  # fills the context's words
-        vocabulary = self._short_words[(self.context, self.strict)]
+        vocabulary = self._vocabulary()
         odd = sum(w not in vocabulary for w in words[1:])
         return bool(words) and words[0] in vocabulary and odd > 0 and (odd >= 2 or len(words) >= 4)
 

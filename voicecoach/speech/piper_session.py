@@ -13,8 +13,6 @@ class ShrinkingSession:
     def __init__(self, model: Path) -> None:
         import onnxruntime
 
-        self.cancelled = False
-        """Set by ``cancel``: the run in progress (or the next) ends with an error; cleared by ``arm``."""
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
@@ -26,13 +24,18 @@ class ShrinkingSession:
     def run(self, output_names, input_feed, run_options=None):
         return self.session.run(output_names, input_feed, run_options or self.options)
 
+    @property
+    def cancelled(self) -> bool:
+        """Whether ``cancel`` was called since ``arm``: the run in progress (or the next) ends with an error."""
+        return self.options.terminate
+
     def arm(self) -> None:
         """Clear a ``cancel``: the next runs go through."""
-        self.cancelled = self.options.terminate = False
+        self.options.terminate = False
 
     def cancel(self) -> None:
         """End the run in progress at once (onnxruntime's terminate flag: the run raises)."""
-        self.cancelled = self.options.terminate = True
+        self.options.terminate = True
 
     def __getattr__(self, name):
         return getattr(self.session, name)

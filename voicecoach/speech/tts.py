@@ -164,8 +164,7 @@ class Voice:
 
     def hold(self, held: bool) -> None:
         """Hold preparation ahead of need (``prepare``), or let it go on. Holding ends the piper run that
-        prepares a line at once: two cores share this machine's caches and more, and a decode beside piper
-        took 50 % longer (101 -> 152 ms): the patient speaking to the coach gets both."""
+        prepares a line at once: a decode beside piper took 113-122 ms median (up to 151), held 91-105 ms."""
         with self._lock:
             self._held = held
             if held and self._ahead and self._piper is not None:
@@ -211,29 +210,35 @@ class Voice:
     def _synthesize(self, text: str, ahead: threading.Event | None = None) -> bytes | None:
         """The text's audio. ``ahead`` (its stop event): for the cache only, so each piece waits while a line to
         speak is made or preparation is held, and a piece whose run ``hold`` ended is made again; None if stopped."""
-        piper = self._load()
         chunks: list[bytes] = []
         for piece in split_pieces(text):
-            while True:
+            audio = None
+            while audio is None:  # a piece whose run hold() ended is made again
                 while ahead is not None and (self._wanted or self._held) and not ahead.is_set():
                     time.sleep(0.01)
                 if ahead is not None and ahead.is_set():
                     return None
-                with self._running:  # one piper run at a time: two at once hold two sets of buffers (+45 MB)
-                    with self._lock:
-                        self._ahead = ahead is not None
-                        piper.session.arm()
-                    try:
-                        chunks += [c.audio_int16_bytes for c in piper.synthesize(piece, syn_config=self._config)]
-                        break
-                    except Exception:  # noqa: BLE001 - onnxruntime's own type: ended by hold(), or a real fault
-                        if ahead is None or not piper.session.cancelled:
-                            raise
-                    finally:
-                        with self._lock:
-                            self._ahead = False
+                audio = self._run_piper(piece, ahead is not None)
+            chunks += audio
         self.synthesized += 1
         return trim_lead(b"".join(chunks), self.sample_rate)
+
+    def _run_piper(self, piece: str, ahead: bool) -> list[bytes] | None:
+        """One piper run on one piece: its audio, or None when ``hold`` ended a run made ahead of need."""
+        piper = self._load()
+        with self._running:  # one piper run at a time: two at once hold two sets of buffers (+45 MB)
+            with self._lock:
+                self._ahead = ahead
+                piper.session.arm()
+            try:
+                return [c.audio_int16_bytes for c in piper.synthesize(piece, syn_config=self._config)]
+            except Exception:  # noqa: BLE001 - onnxruntime's own type: ended by hold(), or a real fault
+                if ahead and piper.session.cancelled:
+                    return None
+                raise
+            finally:
+                with self._lock:
+                    self._ahead = False
 
     # ------------------------------------------------------------------ cache
 
