@@ -36,6 +36,7 @@ EVERYDAY = [
     # fillers and extra words
     ("idle", "um, okay, let's get going then", "session"),
     ("idle", "can we do the McKenzie ones today", "extension"),
+    ("idle", "begin flexion, begin flexion, begin", "flexion"),  # Whisper repeats the start: the program wins
     ("idle", "how did I do last time?", "last_session"),
     ("yesno", "yeah I did, I slipped on the stairs on Sunday", "yes"),
     ("yesno", "nope, never had cancer", "no"),
@@ -74,6 +75,7 @@ ASK_AGAIN = [
     ("pain", "better and worse", "two answers"),
     ("pain", "it moved up, but it's spreading into my foot", "two answers"),
     ("number", "five or six", "two answers"),
+    ("idle", "begin flexion and begin mckenzie", "two answers"),  # two programs: neither is guessed
     ("pain", "probably a bit better", "hedge"),
     ("number", "what's for lunch?", "not understood"),
     ("side", "is it the same as yesterday?", None),

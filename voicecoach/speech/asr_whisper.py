@@ -5,9 +5,10 @@ after (``WhisperTuning``), not in Whisper's 30 s window, and then:
 
 1. a greedy transcript (``listen``, after the context's hint from the phrase file) is read by
    ``Grammar.understand``: everyday answers, fillers, negation, hedges, two answers ("yes and no");
-2. the context's short answers (the phrase file's sentences of one or two words, as Whisper would
-   write them) are scored by the decoder, teacher-forced (``score``): only those whose first token
-   the transcript's first step found likely;
+2. the context's short answers (``short_answers``: the phrase file's sentences of one or two words, as
+   Whisper would write them) are scored by the decoder, teacher-forced (``score``): only those whose first
+   token the transcript's first step found likely; the transcript's words are read against them (which
+   does it sound like, which begins inside its first word);
 3. ``whisper_judge.judge`` weighs that evidence: an answer, or ask again.
 """
 
@@ -21,15 +22,15 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..content.phrases import Answer, normalize
+from ..content.phrases import Answer
 from .asr import Grammar, Recognizer, meaning, opposite
 from .endpoint import FRAME_MS
+from .short_answers import ShortAnswers
 from .whisper_judge import Evidence, WhisperTuning, drop_echo, judge, words_said
 from .whisper_model import ModelFiles, find_model, load, log_mel
 
 log = logging.getLogger("voicecoach")
 
-DIGITS = "zero one two three four five six seven eight nine ten".split()
 
 
 class WhisperRecognizer(Recognizer):
@@ -51,9 +52,7 @@ class WhisperRecognizer(Recognizer):
         self._start = [tid("<|startoftranscript|>"), tid("<|notimestamps|>")]
         self._prompts: dict[tuple[str, bool], list[int]] = {}
         """The decoder's start per (context, strict): the context's hint as previous text, then ``_start``."""
-        self._short: dict[tuple[str, bool], list[tuple[tuple, list[int]]]] = {}
-        self._short_words: dict[tuple[str, bool], frozenset[str]] = {}
-        """The words of those spellings, per context (``_starts_short``)."""
+        self._short: dict[tuple[str, bool], ShortAnswers] = {}
         self._heard: OrderedDict[bytes, tuple] = OrderedDict()
         """The latest transcripts by their audio's and prompt's digest: a recording heard again (hear, the
         benchmark) is encoded and transcribed once per prompt. Not used live."""
@@ -62,27 +61,13 @@ class WhisperRecognizer(Recognizer):
         """Tokens that end the word before them: a new word (leading space), punctuation, the end."""
 
     # ------------------------------------------------------------------ candidates
-    def _spellings(self, sentence: str) -> list[str]:
-        """How Whisper may write a short answer at the start of a transcript: " Yes", " yes", " 7"."""
-        out = {" " + sentence[:1].upper() + sentence[1:], " " + sentence}
-        if sentence in DIGITS:
-            out.add(f" {DIGITS.index(sentence)}")
-        return sorted(out)
-
-    def short_answers(self) -> list[tuple[tuple, list[int]]]:
-        """(meaning, token ids) of every spelling of the context's short sentences (barge-in: stop/pause)."""
+    def short(self) -> ShortAnswers:
+        """The context's short answers (barge-in: stop/pause), built once per context."""
         key = (self.context, self.strict)
         if key not in self._short:
-            sentences = self.grammar.strict(self.context) if self.strict else self.grammar.sentences[self.context]
-            out, words = [], set()
-            for s in sentences:
-                if len(s.split()) <= self.tuning.max_words:
-                    m = meaning(self.grammar.parse(s, self.context))
-                    for spelling in self._spellings(s):
-                        out.append((m, self.tokenizer.encode(spelling, add_special_tokens=False).ids))
-                        words.update(normalize(spelling).split())
-            self._short[key] = out
-            self._short_words[key] = frozenset(words)
+            encode = lambda text: self.tokenizer.encode(text, add_special_tokens=False).ids  # noqa: E731
+            self._short[key] = ShortAnswers.build(self.grammar, self.context, self.strict, encode,
+                                                  self.tuning.max_words)
         return self._short[key]
 
     def prompt(self) -> list[int]:
@@ -146,7 +131,7 @@ class WhisperRecognizer(Recognizer):
         prefix is known); only spellings that could change the judgement (``_matters``, given what the
         transcript ``said``) are decoded further, one batched decoder step per depth: a clear answer costs no
         decoder call, a close one a few."""
-        answers = self.short_answers()
+        answers = self.short().tokens
         if not answers:
             return {}
         t = self.tuning
@@ -229,42 +214,26 @@ class WhisperRecognizer(Recognizer):
             understood_answer, why = understood.answer, understood.why
         if self.strict and understood_answer is not None and not self._command_first(ev.text, understood_answer):
             understood_answer, why = None, "not a barge-in command"  # a sentence with "stop" in it may be the coach's echo
-        if ev.cut and understood_answer is not None and self._has_opposite(understood_answer):
+        if ev.cut and understood_answer is not None and self.short().has_opposite(understood_answer):
             understood_answer, why = None, "cut off"  # "all the way from my back to" is not back
+        answers = self.short()
+        starts = [meaning(understood_answer)] if understood_answer is not None else answers.leads_to
+        named = {m for m in (answers.named_after(ev.text, s, self.tuning.sounds_like_name) for s in starts)
+                 if m and not answers.has_opposite(Answer(m[0], m[1], ""))}  # a program, never yes/no or a side
+        if len(named) == 1 and why not in ("hedge", "two answers"):  # "Big inflection." is begin flexion
+            understood_answer, why = Answer(*named.pop(), ev.text), "sounds like"
         ev.understood, ev.why = understood_answer, why
         kept = (self.endpointer.preroll_frames + self.endpointer.tail_frames) * FRAME_MS / 1000
         speech = ev.seconds - kept  # the endpointer keeps a little audio before and after the speech
-        short = (understood_answer is None and not self._says_more(ev.text)) or self._starts_short(ev.text)
+        short = (understood_answer is None and not answers.says_more(ev.text)) \
+            or answers.starts_short(ev.text, self.tuning.short_words)
         if speech <= self.tuning.short_s and short and why not in ("hedge", "two answers"):
             ev.scores = self.score(encoded, steps, ids, understood_answer)
+            ev.leads_to = answers.leads_to
+            if understood_answer is None:
+                ev.sounds_like = answers.sounding_like(ev.text, self.tuning.sounds_like)
+                ev.inside_word = answers.inside_first_word(ev.text)
         return ev
-
-    def _has_opposite(self, answer: Answer) -> bool:
-        """Whether one of the context's short answers is a dangerous opposite of ``answer``."""
-        return any(opposite(answer, Answer(m[0], m[1], "")) for m in {m for m, _ in self.short_answers()})
-
-    def _starts_short(self, text: str) -> bool:
-        """Whether a transcript may be one of the short answers, so their scores speak to it: at most
-        ``short_words`` words, all of them words of short answers ("Yeah.", "Left, right. Left."); not
-        "About a seven." or "It's worse." when those are not short answers themselves."""
-        words = normalize(text).split()
-        vocabulary = self._vocabulary()
-        return 0 < len(words) <= self.tuning.short_words and all(w in vocabulary for w in words)
-
-    def _vocabulary(self) -> frozenset[str]:
-        """The words of the context's short answers, as Whisper may write them."""
-        self.short_answers()  # fills the context's words
-        return self._short_words[(self.context, self.strict)]
-
-    def _says_more(self, text: str) -> bool:
-        """Whether a transcript starts with a word of the short answers and goes on with two words or more of
-        none (or with three words, one of none): Whisper heard the word and more, and the phrase file refused
-        the whole ("what time is it" is no "what"), so the short answers' scores, which only see its start,
-        must not take it back. One odd word after is most often the answer's own misheard ("Last section.")."""
-        words = words_said(text)
-        vocabulary = self._vocabulary()
-        odd = sum(w not in vocabulary for w in words[1:])
-        return bool(words) and words[0] in vocabulary and odd > 0 and (odd >= 2 or len(words) >= 4)
 
     def _command_first(self, text: str, answer: Answer) -> bool:
         """Barge-in: stop/pause said first ("stop", "oh stop please"), in a short utterance: "you can say stop,
@@ -288,7 +257,7 @@ class WhisperRecognizer(Recognizer):
         after a pause: "from my back... down to my thigh") and no longer sentence starts with it."""
         ev = self.measure(pcm)
         answer, confidence = judge(ev, self.tuning, self.strict)
-        words = self.tuning.max_words + (0 if self._has_opposite(answer) else 1)  # "Repeat to that." is whole
+        words = self.tuning.max_words + (0 if self.short().has_opposite(answer) else 1)  # "Repeat to that." is whole
         said = len(words_said(ev.text) if self.strict else ev.text.split())
         if answer is None or confidence < (0.5 if self.strict else 0.9) or said > words \
                 or self.extendable(ev.text.lower().strip(" .!?,")):
