@@ -253,6 +253,22 @@ def test_barge_in_takes_pause_from_the_scores_only_when_the_transcript_is_a_word
     assert judge(ev, WhisperTuning(), strict=False)[0] is None  # a question's answer needs closer evidence
 
 
+@pytest.mark.parametrize("text, sounds_like, taken", [
+    ("Next.", False, True),           # the word itself: the scores take it
+    ("Nest.", False, True),           # a word misheard: taken when close and clear
+    ("I'll do next.", False, False),  # a sentence the phrase file refuses: its start is no answer
+    ("Yes, my next door.", False, False),
+    ("I'll do next.", True, True),    # ... unless one of its words sounds like the answer
+])
+def test_a_sentence_that_means_nothing_is_no_short_answer(text, sounds_like, taken):
+    """Scores as measured for espeak's "I'll do extension today" heard "I'll do next." (skip -2.2)."""
+    skip = ("skip", None)
+    ev = Evidence(text=text, why="not understood", first_word=-1.0, scores={skip: -2.2, ("done", None): -5.3},
+                  sounds_like=frozenset({skip}) if sounds_like else frozenset())
+    answer, _ = judge(ev, WhisperTuning())
+    assert (answer is not None and answer.kind == "skip") == taken, (text, answer)
+
+
 @pytest.mark.parametrize("text, kept", [
     ("Repeat that. Repeat the dot.", "Repeat that."),  # Whisper's echo of a word on a short window
     ("Continue. Continue", "Continue."),

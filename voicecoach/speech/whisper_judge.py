@@ -88,6 +88,10 @@ class WhisperTuning:
     took a real "on" as 1."""
     sounds_like_floor: float = -4.5
     """See ``sounds_like`` (in place of ``opposite_floor``)."""
+    sentence_words: int = 3
+    """A transcript of this many words (``words_said``) that means nothing is a sentence: the short answers'
+    scores, which see only how it starts, do not make it an answer ("I'll do next." was skip, "Not life, not
+    love" right) unless one of its words sounds like it. Bench: 3 wrong answers of 1124 asked again instead."""
     sounds_like_name: float = 0.34
     """A transcript that says the start of longer answers ("Begin inflection.": begin) means the one whose last
     word sounds this near one of its unknown words ("inflection" 0.22 from "flexion"); "session" (0.43 from
@@ -141,7 +145,7 @@ def judge(ev: Evidence, t: WhisperTuning, strict: bool = False) -> tuple[Answer 
         if ranked and m != top and top_score >= t.floor and top_score - ev.scores.get(m, -math.inf) > t.margin \
                 and not _leads_to(top, said, ev):
             return None, 0.3  # the transcript says one answer, the scores clearly another
-        return said, 0.9 if (not ranked or m == top) else 0.7
+        return said, 0.9 if (not ranked or m == top or _leads_to(top, said, ev)) else 0.7
     if top is None or ev.no_speech > t.no_speech:
         return None, 0.0
     if strict:  # stop/pause over the coach's voice: the safe action, taken on weaker evidence ("plus" for "pause")
@@ -149,7 +153,8 @@ def judge(ev: Evidence, t: WhisperTuning, strict: bool = False) -> tuple[Answer 
                 or len(words_said(ev.text)) > t.strict_scored_words):
             return None, 0.1
     elif (top_score - runner < t.margin or top_score < t.floor or top in ev.inside_word
-          or (top_score < ev.first_word - t.closeness and top not in ev.sounds_like)):
+          or (top not in ev.sounds_like and (top_score < ev.first_word - t.closeness
+                                             or len(words_said(ev.text)) >= t.sentence_words))):
         return None, 0.1
     answer = Answer(top[0], top[1], ev.text)
     if top in ev.sounds_like:
