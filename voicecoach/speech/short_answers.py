@@ -9,6 +9,7 @@ reads a transcript against them: may it be one of them (``starts_short``), does 
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 from ..content.phrases import Answer, normalize
@@ -48,6 +49,7 @@ class ShortAnswers:
         """The short answers of ``context``; ``encode``: text -> token ids."""
         sentences = grammar.strict(context) if strict else grammar.sentences[context]
         tokens, words, firsts, leads, lasts = [], set(), {}, {}, {}
+        ordered = sorted(sentences)
         for s in sentences:
             if len(s.split()) > max_words:
                 continue
@@ -58,8 +60,8 @@ class ShortAnswers:
             firsts.setdefault(m, set()).add(s.split()[0])
             if len(s.split()) > 1:
                 lasts.setdefault(m, set()).add(s.split()[-1])
-            leads.setdefault(m, set()).update(
-                meaning(grammar.parse(longer, context)) for longer in sentences if longer.startswith(s + " "))
+            longer = ordered[bisect.bisect_left(ordered, s + " "): bisect.bisect_left(ordered, s + "!")]  # s + " ..."
+            leads.setdefault(m, set()).update(meaning(grammar.parse(x, context)) for x in longer)
         return cls(tokens, frozenset(words), {m: frozenset(w) for m, w in firsts.items()},
                    {m: frozenset(x for x in later if x != m) for m, later in leads.items()},
                    {m: frozenset(w) for m, w in lasts.items()})
