@@ -214,14 +214,12 @@ class WhisperRecognizer(Recognizer):
             understood_answer, why = understood.answer, understood.why
         if self.strict and understood_answer is not None and not self._command_first(ev.text, understood_answer):
             understood_answer, why = None, "not a barge-in command"  # a sentence with "stop" in it may be the coach's echo
-        if ev.cut and understood_answer is not None and self.short().has_opposite(understood_answer):
-            understood_answer, why = None, "cut off"  # "all the way from my back to" is not back
         answers = self.short()
-        starts = [meaning(understood_answer)] if understood_answer is not None else answers.leads_to
-        named = {m for m in (answers.named_after(ev.text, s, self.tuning.sounds_like_name) for s in starts)
-                 if m and not answers.has_opposite(Answer(m[0], m[1], ""))}  # a program, never yes/no or a side
-        if len(named) == 1 and why not in ("hedge", "two answers"):  # "Big inflection." is begin flexion
-            understood_answer, why = Answer(*named.pop(), ev.text), "sounds like"
+        if ev.cut and understood_answer is not None and answers.has_opposite(understood_answer):
+            understood_answer, why = None, "cut off"  # "all the way from my back to" is not back
+        named = answers.named(ev.text, understood_answer, self.tuning.sounds_like_name)
+        if named is not None and why not in ("hedge", "two answers"):  # "Big inflection." is begin flexion
+            understood_answer, why = named, "sounds like"
         ev.understood, ev.why = understood_answer, why
         kept = (self.endpointer.preroll_frames + self.endpointer.tail_frames) * FRAME_MS / 1000
         speech = ev.seconds - kept  # the endpointer keeps a little audio before and after the speech
@@ -230,7 +228,7 @@ class WhisperRecognizer(Recognizer):
         if speech <= self.tuning.short_s and short and why not in ("hedge", "two answers"):
             ev.scores = self.score(encoded, steps, ids, understood_answer)
             ev.leads_to = answers.leads_to
-            if understood_answer is None:
+            if understood_answer is None and not self.strict:  # barge-in's judgement uses neither
                 ev.sounds_like = answers.sounding_like(ev.text, self.tuning.sounds_like)
                 ev.inside_word = answers.inside_first_word(ev.text)
         return ev

@@ -113,3 +113,12 @@ class ShortAnswers:
         named = {m for m in self.leads_to.get(said, ()) if any(
             sound_distance(w, last) <= distance for w in words for last in self.last_words.get(m, ()))}
         return named.pop() if len(named) == 1 else None
+
+    def named(self, text: str, said: Answer | None, distance: float) -> Answer | None:
+        """The one longer answer the transcript names after what it says (``named_after``; said nothing: after
+        any short answer that leads to longer ones): "Big inflection." is begin flexion. Never an answer with
+        a dangerous opposite (yes/no, a side): only names, such as the programs'."""
+        starts = [meaning(said)] if said is not None else self.leads_to
+        found = {m for m in (self.named_after(text, s, distance) for s in starts)
+                 if m and not self.has_opposite(Answer(m[0], m[1], ""))}
+        return Answer(*found.pop(), text) if len(found) == 1 else None

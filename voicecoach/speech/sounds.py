@@ -10,16 +10,16 @@ from __future__ import annotations
 import functools
 import mmap
 import re
-from pathlib import Path
+
+from .free_decode import model_paths
+from .rejection import sound_distance as phone_distance
 
 
 @functools.lru_cache(maxsize=1)
 def _dictionary() -> mmap.mmap | None:
     """The dictionary file, mapped; None when PocketSphinx or its model is not installed."""
     try:
-        import pocketsphinx
-        path = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
-        with open(path, "rb") as f:
+        with open(model_paths()[1], "rb") as f:
             return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except (ImportError, OSError, ValueError):
         return None
@@ -62,18 +62,8 @@ def pronunciations(word: str) -> tuple[tuple[str, ...], ...]:
     return tuple(out)
 
 
-def _edits(a: tuple[str, ...], b: tuple[str, ...]) -> int:
-    """Phones inserted, deleted or changed to turn ``a`` into ``b``."""
-    row = list(range(len(b) + 1))
-    for i, p in enumerate(a, 1):
-        before, row[0] = row[0], i
-        for j, q in enumerate(b, 1):
-            before, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, before + (p != q))
-    return row[-1]
-
-
 def sound_distance(word: str, other: str) -> float:
     """How far apart two words sound: phone edits over the longer word's phones, the nearest of their
     pronunciations (0 alike, 1 nothing alike; "mine"/"nine" 0.33, "a"/"eight" 0.5); 1 for unknown words."""
-    return min((_edits(a, b) / max(len(a), len(b)) for a in pronunciations(word) for b in pronunciations(other)),
+    return min((phone_distance(" ".join(a), " ".join(b)) for a in pronunciations(word) for b in pronunciations(other)),
                default=1.0)
