@@ -24,7 +24,7 @@ from voicecoach.speech.asr import Grammar, Heard, opposite, read_wav
 from voicecoach.speech.asr_whisper import WhisperRecognizer, drop_echo
 from voicecoach.speech.whisper_judge import Evidence, WhisperTuning, judge
 from voicecoach.speech.engines import load_recognizer
-from voicecoach.speech.whisper_model import PINNED, WhisperModelError, check, find_model
+from voicecoach.speech.whisper_model import PINNED, WhisperModelError, check, find_model, log_softmax, log_sum_exp
 
 DATA = Path(__file__).parents[2] / "shared" / "audio" / "speech_commands"
 DIGITS = "zero one two three four five six seven eight nine".split()
@@ -178,6 +178,14 @@ def test_barge_in_hears_stop_and_pause_only(rec, tmp_path):
                  "You can say stop, pause, resume, repeat, skip, slower, faster, how many left, or done."]:
         assert rec.recognize(synth(tmp_path, "flite:slt", line)).answer is None, line
     assert set(heard(rec, clips("yes", 5) + clips("down", 5), "pain", strict=True)) == {None}
+
+
+def test_the_fast_log_probabilities_are_numpys_exact_ones():
+    x = np.random.default_rng(1).normal(0, 8, (3, 51864))
+    x[1] += 1000.0  # logits far from 0: the sum must not overflow
+    assert np.abs(log_softmax(x) - (x - np.logaddexp.reduce(x, axis=1, keepdims=True))).max() < 1e-6
+    assert abs(log_sum_exp(x[2, :40000]) - np.logaddexp.reduce(x[2, :40000])) < 1e-6
+    assert np.isfinite(log_softmax(x)).all()
 
 
 def test_silence_gives_no_result_at_all(rec):

@@ -27,7 +27,7 @@ from .asr import Grammar, Recognizer, meaning, opposite
 from .endpoint import FRAME_MS
 from .short_answers import ShortAnswers
 from .whisper_judge import Evidence, WhisperTuning, drop_echo, judge, words_said
-from .whisper_model import ModelFiles, find_model, load, log_mel
+from .whisper_model import ModelFiles, find_model, load, log_mel, log_softmax, log_sum_exp
 
 log = logging.getLogger("voicecoach")
 
@@ -88,7 +88,7 @@ class WhisperRecognizer(Recognizer):
         probabilities, the transcript's token ids)."""
         if self.live:  # speech never comes twice the same to the sample; a test's clip played again does
             return self._listen(pcm)
-        key = hashlib.blake2b(pcm + bytes(np.array(self.prompt(), np.int32)), digest_size=16).digest()
+        key = hashlib.blake2b(pcm + bytes(np.array([self.strict, *self.prompt()], np.int32)), digest_size=16).digest()
         if key not in self._heard:
             self._heard[key] = self._listen(pcm)
             while len(self._heard) > 8:
@@ -100,17 +100,18 @@ class WhisperRecognizer(Recognizer):
         import ctranslate2
 
         t = self.tuning
-        features = log_mel(pcm, t.pad_before_s, t.pad_after_s)
+        features = log_mel(pcm, t.strict_pad_before_s if self.strict else t.pad_before_s, t.pad_after_s)
         encoded = self.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=True)
         seconds = len(pcm) / 2 / self.sample_rate
         start = self.prompt()
-        limit = len(start) + t.extra_tokens + int(t.tokens_per_s * seconds)
+        tokens = t.extra_tokens + int(t.tokens_per_s * seconds)
+        limit = len(start) + (min(tokens, t.strict_tokens) if self.strict else tokens)
         result = self.model.generate(encoded, [start], beam_size=1, max_length=limit, return_logits_vocab=True,
                                      return_no_speech_prob=True, repetition_penalty=t.repetition_penalty,
                                      no_repeat_ngram_size=t.no_repeat_ngram)[0]
         ids = result.sequences_ids[0]
         steps = np.asarray(result.logits[0]).astype(np.float64) if result.logits and len(result.logits[0]) else None
-        logp = steps - np.logaddexp.reduce(steps, axis=1, keepdims=True) if steps is not None else np.zeros((1, 1))
+        logp = log_softmax(steps) if steps is not None else np.zeros((1, 1))
         first = 1
         pieces = [self.tokenizer.id_to_token(i) or "" for i in ids]
         while first < len(ids) and not pieces[first].startswith("Ġ") and pieces[first].isalnum():
@@ -187,7 +188,7 @@ class WhisperRecognizer(Recognizer):
         after = known.get(tuple(tokens))  # the word ends there: " Back" must not go on as "ward"
         if after is None:
             return total, False
-        return float(total + np.logaddexp.reduce(after[: len(self._word_end)][self._word_end])), True
+        return float(total + log_sum_exp(after[: len(self._word_end)][self._word_end])), True
 
     def _next_steps(self, encoded, prefixes: list[tuple[int, ...]]) -> list[np.ndarray]:
         """The decoder's log probabilities for the token after each prefix (one batch)."""
@@ -200,7 +201,7 @@ class WhisperRecognizer(Recognizer):
         out = []
         for r in results:
             logits = np.asarray(r.logits[0]).astype(np.float64)[0]
-            out.append(logits - np.logaddexp.reduce(logits))
+            out.append(log_softmax(logits))
         return out
 
     def measure(self, pcm: bytes) -> Evidence:
