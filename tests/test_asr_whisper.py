@@ -180,6 +180,18 @@ def test_barge_in_hears_stop_and_pause_only(rec, tmp_path):
     assert set(heard(rec, clips("yes", 5) + clips("down", 5), "pain", strict=True)) == {None}
 
 
+@pytest.mark.parametrize("voice", ["flite:slt", "flite:rms"])
+def test_barge_in_takes_pause_as_whisper_writes_it_before_the_full_pause(rec, tmp_path, voice):
+    """Whisper writes these voices' "pause" as "plus" (the phrase file's sounds_like_alone): taken at the early
+    check, so the coach stops talking about 150 ms after the word, not after 300 ms of silence."""
+    rec.set_context("pain", strict=True)
+    quiet = bytes(2 * 16000)
+    for before in (quiet[:16000], quiet):  # its scores alone took it after 1 s of quiet, not after 0.5 s
+        got = rec.recognize(before + synth(tmp_path, voice, "pause") + quiet, live=True)
+        assert got.answer is not None and got.answer.kind == "pause" and got.early, got
+    assert rec.recognize(quiet + synth(tmp_path, voice, "plus it hurts") + quiet, live=True).answer is None
+
+
 def test_the_fast_log_probabilities_are_numpys_exact_ones():
     x = np.random.default_rng(1).normal(0, 8, (3, 51864))
     x[1] += 1000.0  # logits far from 0: the sum must not overflow

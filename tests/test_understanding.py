@@ -33,6 +33,9 @@ EVERYDAY = [
     ("pain", "not worse", "same"),
     ("pain", "it's not going down my leg anymore", "centralized"),
     ("yesno", "no, nothing like that", "no"),
+    # a transcriber's spelling of a command word, alone only
+    ("side", "plus", "pause"),
+    ("pain", "plus it hurts", "worse"),
     # fillers and extra words
     ("idle", "um, okay, let's get going then", "session"),
     ("idle", "can we do the McKenzie ones today", "extension"),

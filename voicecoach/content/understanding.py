@@ -111,7 +111,8 @@ class Understander:
         said = _collapse([w for _, c in clauses for w in c])
         if not said:
             return Understanding(None, "nothing said")
-        alone = self.rules.sounds_like_alone.get(context, {}).get(" ".join(said), " ".join(said))
+        heard_as = {**self.rules.sounds_like_alone.get(GLOBAL, {}), **self.rules.sounds_like_alone.get(context, {})}
+        alone = heard_as.get(" ".join(said), " ".join(said))
         meaning = self._table[context].get(tuple(alone.split()))
         if meaning is not None and hedge is None:
             return Understanding(Answer(meaning[0], meaning[1], alone), "found", (alone,))

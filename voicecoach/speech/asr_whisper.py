@@ -240,7 +240,7 @@ class WhisperRecognizer(Recognizer):
         words = words_said(text)
         said = answer.text.split()[:1]
         return (answer.kind in ("stop", "pause") and len(words) <= self.tuning.strict_words
-                and bool(said) and said[0] in words[:2])
+                and bool(said) and (said[0] in words[:2] or len(words) == 1))  # one word: "plus" is pause
 
     def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
         ev = self.measure(pcm)
