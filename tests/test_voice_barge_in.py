@@ -67,3 +67,47 @@ def test_pause_heard_over_the_coach_s_own_paused_line_is_its_echo(tmp_path):
 def test_stop_while_paused_still_cuts_the_coach_and_ends(tmp_path):
     state, stopped, _, _ = over_the_coach(tmp_path, ["start session", "pause"], "stop", line=LINES.get("paused"))
     assert stopped == 1 and state == "ended"
+
+
+class Voice:
+    """Lines are not spoken here."""
+
+    def hold(self, held: bool) -> None:
+        pass
+
+
+def _said_as_the_line_ends(tmp_path, starts_before_end_s: float) -> str:
+    """The real Whisper recognizer hears flite's "resume" starting ``starts_before_end_s`` before the coach's
+    line ("Paused. Say 'resume'...") stops sounding, frame by frame on a fake clock: the coach's state after."""
+    import subprocess
+
+    from voicecoach.speech.asr import read_wav
+    from voicecoach.speech.endpoint import FRAME_BYTES, FRAME_MS
+    from voicecoach.speech.engines import load_recognizer
+
+    wav = tmp_path / "resume.wav"
+    subprocess.run(["flite", "-voice", "slt", "-t", "resume", "-o", str(wav)], check=True)
+    line_end, lead = 2.0, 1.0
+    pcm = bytes(int(16000 * (line_end - starts_before_end_s - lead)) * 2) + read_wav(wav) + bytes(32000 * 2)
+    clock, port = FakeClock(), VoicePort()
+    with History(tmp_path / "history.db") as history:
+        coach = build_coach(Content.load(), history, clock, port)
+        coach.hear("start session")
+        coach.hear("pause")
+        port.pending.clear()  # the "Paused..." line: sounding until line_end
+        speaker = Speaker()
+        speaker.playing, speaker.last_sound_time = False, line_end
+        runtime = VoiceRuntime(load_recognizer(Content.load().phrases, "whisper"), Voice(), None, speaker, port,
+                               clock=clock, status=lambda e: None)
+        for k in range(len(pcm) // FRAME_BYTES):
+            clock.t = lead + k * FRAME_MS / 1000
+            runtime.frames.put((pcm[k * FRAME_BYTES:(k + 1) * FRAME_BYTES], clock.t))
+            runtime._listen(coach, timeout=0)
+        return coach.state
+
+
+def test_resume_said_as_the_coach_s_line_ends_is_heard_whole(tmp_path):
+    """Said as the "Paused..." line stops sounding (the clip starts 50 ms before; flite's voice a little later),
+    the word runs on past the echo window's end (0.35 s after): it was flushed there, decoded in halves and
+    lost, so the coach stayed paused (the outside latency client's "resume", 2026-12-04)."""
+    assert _said_as_the_line_ends(tmp_path, 0.05) != "paused"

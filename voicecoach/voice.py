@@ -30,6 +30,10 @@ BARGE_IN = ("stop", "pause")
 """Commands listened for while the coach speaks."""
 RESTART_EVERY_S = 2.0
 """While the microphone is lost, try to reopen it this often."""
+SPOKE_INTO_END_S = 0.15
+"""Speech that started this close to the end of the coach's line (or later) is the patient's, kept whole when
+the echo window closes: an echo starts with the line's words, not in its last moment ("resume" said as
+"Paused. Say 'resume' when you are ready." ends was cut in two and lost)."""
 AFTER_BARGE_IN_S = 0.4
 """Silence kept after the coach was cut off before it says anything: "pause, please" can end, and the patient
 hears that the coach stopped (an outside client timing the cut needs that gap too)."""
@@ -90,6 +94,7 @@ class VoiceRuntime:
         self.device_error: str | None = None
         self._last_restart = 0.0
         self._cut_at = -AFTER_BARGE_IN_S  # when the last barge-in cut the coach off
+        self._speech_from = 0.0  # capture time of the frames that started the current utterance
 
     # ---------------------------------------------------------------- the loop
     def run(self, coach: Coach, should_stop: Callable[[], bool] = lambda: False, stop_when_ended: bool = True) -> None:
@@ -157,13 +162,17 @@ class VoiceRuntime:
                 break
         if self.recognizer.hearing != self.held:
             self.held = self.recognizer.hearing
+            self._speech_from = t
             self.voice.hold(self.held)
 
     def _set_mode(self, coach: Coach) -> None:
         mode = (coach.context, self._echo_window())
         if mode != self.mode:
+            keep = (self.mode == (mode[0], True) and not mode[1] and self.recognizer.hearing
+                    and self._speech_from >= self.speaker.last_sound_time - SPOKE_INTO_END_S)
             self.mode = mode
-            self.recognizer.flush()
+            if not keep:  # each context and mode starts afresh, but not speech begun as the line ended
+                self.recognizer.flush()
             self.recognizer.set_context(mode[0] or "global", strict=mode[1])
             if not mode[1] and coach.waiting:
                 self._emit("listening", coach, context=mode[0])
