@@ -29,7 +29,7 @@ from .measure import cut_time, first_audible_after, mic_speech_end
 SAY = {
     "repeat": ["repeat that", "pardon", "repeat", "say that again"],
     "start": ["start session", "start extension"],
-    "pause": ["wait", "pause", "hold on", "take a break"],
+    "pause": ["pause", "wait", "hold on", "take a break"],
     "resume": ["continue", "resume", "go on", "carry on"],
     "stop": ["stop", "stop the session"],
 }
