@@ -89,15 +89,15 @@ def _said_as_the_line_ends(tmp_path, starts_before_end_s: float) -> str:
     subprocess.run(["flite", "-voice", "slt", "-t", "resume", "-o", str(wav)], check=True)
     line_end, lead = 2.0, 1.0
     pcm = bytes(int(16000 * (line_end - starts_before_end_s - lead)) * 2) + read_wav(wav) + bytes(32000 * 2)
-    clock, port = FakeClock(), VoicePort()
+    clock, port, content = FakeClock(), VoicePort(), Content.load()
     with History(tmp_path / "history.db") as history:
-        coach = build_coach(Content.load(), history, clock, port)
+        coach = build_coach(content, history, clock, port)
         coach.hear("start session")
         coach.hear("pause")
         port.pending.clear()  # the "Paused..." line: sounding until line_end
         speaker = Speaker()
         speaker.playing, speaker.last_sound_time = False, line_end
-        runtime = VoiceRuntime(load_recognizer(Content.load().phrases, "whisper"), Voice(), None, speaker, port,
+        runtime = VoiceRuntime(load_recognizer(content.phrases, "whisper"), Voice(), None, speaker, port,
                                clock=clock, status=lambda e: None)
         for k in range(len(pcm) // FRAME_BYTES):
             clock.t = lead + k * FRAME_MS / 1000

@@ -162,7 +162,8 @@ class VoiceRuntime:
                 break
         if self.recognizer.hearing != self.held:
             self.held = self.recognizer.hearing
-            self._speech_from = t
+            if self.held:
+                self._speech_from = t
             self.voice.hold(self.held)
 
     def _set_mode(self, coach: Coach) -> None:

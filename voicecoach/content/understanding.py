@@ -111,8 +111,7 @@ class Understander:
         said = _collapse([w for _, c in clauses for w in c])
         if not said:
             return Understanding(None, "nothing said")
-        heard_as = {**self.rules.sounds_like_alone.get(GLOBAL, {}), **self.rules.sounds_like_alone.get(context, {})}
-        alone = heard_as.get(" ".join(said), " ".join(said))
+        alone = _in_context(self.rules.sounds_like_alone, context).get(" ".join(said), " ".join(said))
         meaning = self._table[context].get(tuple(alone.split()))
         if meaning is not None and hedge is None:
             return Understanding(Answer(meaning[0], meaning[1], alone), "found", (alone,))
@@ -132,7 +131,7 @@ class Understander:
 
     def _clean(self, words: list[str], context: str) -> list[str]:
         """A clause's words without fillers, transcription homophones read as the answer's word, repeats collapsed."""
-        heard_as = {**self.rules.sounds_like.get(GLOBAL, {}), **self.rules.sounds_like.get(context, {})}
+        heard_as = _in_context(self.rules.sounds_like, context)
         return _collapse([heard_as.get(w, w) for w in self.rules.drop_fillers(words)])
 
     def _after_correction(self, clauses: list[list[str]], context: str) -> list[list[str]]:
@@ -223,3 +222,8 @@ class Understander:
                 hit[2] and hit[1] != (kind, safer) for hit in found if hit[1] in pool):
             return kind, safer  # unless another answer was said as a whole listed answer ("no")
         return None
+
+
+def _in_context(by_context, context: str) -> dict:
+    """A per-context table of the phrase file with its global entries under the context's own."""
+    return {**by_context.get(GLOBAL, {}), **by_context.get(context, {})}
