@@ -143,13 +143,14 @@ def test_endpointer_ends_early_only_when_asked_and_told_so():
 
 def test_a_recheck_asks_once_more_a_frame_later_then_ends_early():
     """Barge-in (recheck): the check says no 30 ms into the pause and yes at 60 ms: the utterance ends at
-    90 ms, as when the first check says yes. Without recheck it waits for the full pause."""
+    90 ms, as when the first check says yes; when the early end is at 60 ms (barge-in), at once. Without
+    recheck it waits for the full pause."""
     t = np.arange(7200) / 16000  # 450 ms: it ends loud, so its first unvoiced frame is the pause's
     burst = (6000 * np.sin(2 * np.pi * 200 * t) * (1 + np.sin(2 * np.pi * 5 * t))).astype(np.int16).tobytes()
     quiet = np.random.default_rng(2).normal(0, 20, 32000).astype(np.int16).tobytes()
-    for recheck, asks, frames_after in [(True, 2, 3), (False, 1, 10)]:
+    for recheck, early, asks, frames_after in [(True, 3, 2, 3), (False, 3, 1, 10), (True, 2, 2, 2)]:
         asked: list[bytes] = []
-        ep = Endpointer(check_frames=1, early_frames=3, recheck=recheck,
+        ep = Endpointer(check_frames=1, early_frames=early, recheck=recheck,
                         complete=lambda pcm: asked.append(pcm) or len(asked) == 2)
         ep.prime(quiet)
         pcm = quiet + burst + quiet

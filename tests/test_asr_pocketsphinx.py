@@ -210,7 +210,7 @@ def test_extendable_means_a_longer_sentence_says_something_else(rec):
 
 def test_barge_in_words_whose_first_check_came_too_soon_end_early(rec):
     """Real "stop"s: asked 30 ms into the pause, the barge-in check heard too little of the word's end; asked
-    again a frame later, it is sure, so the coach stops 90 ms after the word instead of 300 ms."""
+    again a frame later, it is sure, so the coach stops 60 ms after the word instead of 300 ms."""
     quiet = np.random.default_rng(1).normal(0, 20, 16000).astype(np.int16).tobytes()
     for name in ("189cbabe_nohash_1", "1b4c9b89_nohash_2"):
         pcm = quiet + read_wav(DATA / "stop" / f"{name}.wav") + quiet * 2

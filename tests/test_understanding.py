@@ -35,6 +35,7 @@ EVERYDAY = [
     ("yesno", "no, nothing like that", "no"),
     # a transcriber's spelling of a command word, alone only
     ("side", "plus", "pause"),
+    ("number", "BOS.", "pause"),  # espeak's "pause" as Whisper writes it
     ("pain", "plus it hurts", "worse"),
     # fillers and extra words
     ("idle", "um, okay, let's get going then", "session"),

@@ -7,7 +7,7 @@ a context's grammar is its sentences plus the global commands, generated at load
 
 Audio is 16 kHz mono int16. ``accept()`` streams it through an ``Endpointer`` (``endpoint``):
 an utterance ends 300 ms after the speech does and is decoded then -- or after 120 ms (barge-in:
-90 ms) when the engine is already sure of a whole answer that no longer sentence changes (``decode_whole``,
+60 ms) when the engine is already sure of a whole answer that no longer sentence changes (``decode_whole``,
 asked after 60 ms, barge-in 30 ms, so it decodes while the rest of the pause arrives);
 no speech, no result. Each decoded utterance yields a ``Heard``
 whose ``answer`` is None whenever the engine is unsure: asking again beats a wrong answer.
@@ -34,9 +34,10 @@ log = logging.getLogger("voicecoach")
 
 STRICT_KINDS = ("stop", "pause")
 """Global commands heard while the coach speaks (barge-in)."""
-EARLY_FRAMES = {False: 4, True: 3}
+EARLY_FRAMES = {False: 4, True: 2}
 """Silent 30 ms frames after which a sure, whole answer ends the utterance, by strict (barge-in) mode:
-stop/pause are single words that must cut the coach off fast; longer answers get a little more pause."""
+stop/pause are single words that must cut the coach off fast (a command that goes on, "pause, please",
+is still a command); longer answers get a little more pause."""
 CHECK_FRAMES = {False: 2, True: 1}
 """Silent 30 ms frames after which the early check decodes what was said so far, by strict mode. Barge-in
 asks after 30 ms: stopping by mistake is safe. Answers wait 60 ms: asked after 30 ms, the check heard
@@ -184,8 +185,11 @@ class Recognizer:
         """The endpointer's early check: keep the decode when it is a whole, sure answer."""
         t = time.perf_counter()
         result = self.decode_whole(pcm)
+        ms = (time.perf_counter() - t) * 1000.0
+        log.debug("check after %.2f s of audio%s: %s in %.0f ms", len(pcm) / 2 / SAMPLE_RATE,
+                  " (barge-in)" if self.strict else "", "whole" if result else "not yet", ms)
         if result is not None:  # kept until the utterance is decoded (a recording may end several first)
-            self._early.append((pcm, result, (time.perf_counter() - t) * 1000.0))
+            self._early.append((pcm, result, ms))
         return result is not None
 
     def _decode_timed(self, pcm: bytes) -> Heard:

@@ -226,6 +226,8 @@ class WhisperRecognizer(Recognizer):
         speech = ev.seconds - kept  # the endpointer keeps a little audio before and after the speech
         short = (understood_answer is None and not answers.says_more(ev.text)) \
             or answers.starts_short(ev.text, self.tuning.short_words)
+        if self.strict and understood_answer is not None:  # barge-in's short answers all mean stop or pause:
+            short = False  # their scores would only weigh one against the other
         if speech <= self.tuning.short_s and short and why not in ("hedge", "two answers"):
             ev.scores = self.score(encoded, steps, ids, understood_answer)
             ev.leads_to = answers.leads_to

@@ -3,8 +3,8 @@
 WebRTC VAD decides voiced frames, gated by energy above an adaptive noise floor and by
 spectral flatness (hiss and water noise are flat, vowels are peaky). An utterance starts
 with 3 voiced frames out of 5 and ends after 300 ms without voice -- or already after 120 ms
-(90 ms while listening for a barge-in) when the recognizer says what was said so far is a whole
-answer it is sure of (``complete``), so a one-word answer is decoded 90-300 ms after it was said,
+(60 ms while listening for a barge-in) when the recognizer says what was said so far is a whole
+answer it is sure of (``complete``), so a one-word answer is decoded 60-300 ms after it was said,
 not after a second of silence.
 """
 
@@ -62,9 +62,9 @@ class Endpointer:
     """Only utterances up to this long (1.5 s) are checked early: longer ones are sentences, which
     pause more often, and each check costs a decode."""
     recheck: bool = False
-    """When the check says no, ask once more at the next unvoiced frame (if that is still before
-    ``early_frames``): a check 30 ms into the pause can come a frame before a word's last sound ended
-    (barge-in "wait", live: 5 of 12 failed so, and all 5 passed a frame later)."""
+    """When the check says no, ask once more at the next unvoiced frame (if that is not after
+    ``early_frames``; a yes there ends the utterance at once): a check 30 ms into the pause can come a frame
+    before a word's last sound ended (barge-in "wait", live: 5 of 12 failed so, and all 5 passed a frame later)."""
     complete: Callable[[bytes], bool] | None = None
     """Asked once per pause, at ``check_frames``, with the utterance so far: True ends it at ``early_frames``."""
 
@@ -145,7 +145,7 @@ class Endpointer:
         if self._silent < self.check_frames:
             self._sure = False
             return False
-        again = self.recheck and not self._sure and self._silent == self.check_frames + 1 < self.early_frames
+        again = self.recheck and not self._sure and self._silent == self.check_frames + 1 <= self.early_frames
         if self._silent == self.check_frames or again:
             self._sure = (self.complete is not None and self._voiced >= self.early_min_voiced
                           and len(self._utt or []) <= self.early_max_frames
