@@ -143,12 +143,12 @@ def test_endpointer_ends_early_only_when_asked_and_told_so():
 
 def test_a_recheck_asks_once_more_a_frame_later_then_ends_early():
     """Barge-in (recheck): the check says no 30 ms into the pause and yes at 60 ms: the utterance ends at
-    90 ms, as when the first check says yes; when the early end is at 60 ms (barge-in), at once. Without
+    90 ms, as when the first check says yes; when the early end is at 60 ms or sooner, at once. Without
     recheck it waits for the full pause."""
     t = np.arange(7200) / 16000  # 450 ms: it ends loud, so its first unvoiced frame is the pause's
     burst = (6000 * np.sin(2 * np.pi * 200 * t) * (1 + np.sin(2 * np.pi * 5 * t))).astype(np.int16).tobytes()
     quiet = np.random.default_rng(2).normal(0, 20, 32000).astype(np.int16).tobytes()
-    for recheck, early, asks, frames_after in [(True, 3, 2, 3), (False, 3, 1, 10), (True, 2, 2, 2)]:
+    for recheck, early, asks, frames_after in [(True, 3, 2, 3), (False, 3, 1, 10), (True, 2, 2, 2), (True, 1, 2, 2)]:
         asked: list[bytes] = []
         ep = Endpointer(check_frames=1, early_frames=early, recheck=recheck,
                         complete=lambda pcm: asked.append(pcm) or len(asked) == 2)
@@ -159,8 +159,28 @@ def test_a_recheck_asks_once_more_a_frame_later_then_ends_early():
         assert ended - (len(quiet) + len(burst)) // 960 in (frames_after - 1, frames_after, frames_after + 1)
 
 
+def test_a_barge_in_word_may_end_after_what_sounded_like_a_pause():
+    """Barge-in (``resume_frames``): the check says yes 30 ms into a pause and the word's last sound follows (flite's
+    "pau... s"): the utterance ends 60 ms after that sound, with one check; a sentence that goes on voids the yes."""
+    t = np.arange(8000) / 16000
+    burst = (6000 * np.sin(2 * np.pi * 200 * t) * (1 + np.sin(2 * np.pi * 5 * t))).astype(np.int16).tobytes()
+    quiet = np.random.default_rng(2).normal(0, 20, 32000).astype(np.int16).tobytes()
+    for resume, tail, whole in [(5, burst[: 960 * 3], True), (0, burst[: 960 * 3], False), (5, burst, False)]:
+        asked: list[bytes] = []
+        ep = Endpointer(check_frames=1, early_frames=2, resume_frames=resume,
+                        complete=lambda pcm: asked.append(pcm) or len(asked) == 1)
+        ep.prime(quiet)
+        pcm = quiet + burst + quiet[:960] + tail + quiet
+        ends = [(i // 960, u) for i in range(0, len(pcm), 960) for u in ep.feed(pcm[i:i + 960])]
+        tail_end = (len(quiet) + len(burst) + 960 + len(tail)) // 960
+        assert len(ends) == 1 and len(ends[0][1][0]) > len(burst) + len(tail), resume
+        assert (ends[0][0] - tail_end in (1, 2, 3)) == whole, (resume, ends[0][0] - tail_end)
+        assert len(asked) == (1 if whole else 2)
+
+
 def test_speech_after_the_early_check_voids_its_yes():
-    """The check says yes 60 ms into a pause, but the person goes on: the utterance does not end early."""
+    """The check says yes 60 ms into a pause, but the person goes on: the utterance does not end early (barge-in's
+    yes, which ends it at once, does)."""
     t = np.arange(8000) / 16000
     burst = (6000 * np.sin(2 * np.pi * 200 * t) * (1 + np.sin(2 * np.pi * 5 * t))).astype(np.int16).tobytes()
     quiet = np.random.default_rng(2).normal(0, 20, 32000).astype(np.int16).tobytes()
@@ -172,6 +192,10 @@ def test_speech_after_the_early_check_voids_its_yes():
     ends = [(i // 960, u) for i in range(0, len(pcm), 960) for u in ep.feed(pcm[i:i + 960])]
     assert len(asked) == 2 and len(ends) == 1
     assert len(ends[0][1][0]) > len(burst) * 2  # both bursts in one utterance
+    barge_in = Endpointer(check_frames=1, early_frames=1, complete=lambda pcm: True)  # as set_context(strict=True)
+    barge_in.prime(quiet)
+    ends = [(i // 960, u) for i in range(0, len(pcm), 960) for u in barge_in.feed(pcm[i:i + 960])]
+    assert len(ends[0][1][0]) < len(burst) * 2  # a sure barge-in ends at its check: what follows is another
 
 
 def test_endpointer_splits_two_utterances():

@@ -6,9 +6,9 @@ a context's grammar is its sentences plus the global commands, generated at load
 ``asr_pocketsphinx``, ``asr_vosk``) subclass ``Recognizer``; ``engines.load_recognizer`` picks one.
 
 Audio is 16 kHz mono int16. ``accept()`` streams it through an ``Endpointer`` (``endpoint``):
-an utterance ends 300 ms after the speech does and is decoded then -- or after 120 ms (barge-in:
-60 ms) when the engine is already sure of a whole answer that no longer sentence changes (``decode_whole``,
-asked after 60 ms, barge-in 30 ms, so it decodes while the rest of the pause arrives);
+an utterance ends 300 ms after the speech does and is decoded then -- or after 120 ms when the engine
+is already sure of a whole answer that no longer sentence changes (``decode_whole``, asked after 60 ms, so it
+decodes while the rest of the pause arrives; barge-in: asked after 30 ms, ended after 60 ms);
 no speech, no result. Each decoded utterance yields a ``Heard``
 whose ``answer`` is None whenever the engine is unsure: asking again beats a wrong answer.
 """
@@ -36,8 +36,13 @@ STRICT_KINDS = ("stop", "pause")
 """Global commands heard while the coach speaks (barge-in)."""
 EARLY_FRAMES = {False: 4, True: 2}
 """Silent 30 ms frames after which a sure, whole answer ends the utterance, by strict (barge-in) mode:
-stop/pause are single words that must cut the coach off fast (a command that goes on, "pause, please",
-is still a command); longer answers get a little more pause."""
+stop/pause are single words that must cut the coach off fast; longer answers get a little more pause.
+Barge-in at the check itself (30 ms) took the coach's own echo, chopped at a comma, for a command ("Prop
+yourself, prop": stop): the 30 ms after the check let such a sentence go on and void it."""
+RESUME_FRAMES = {False: 0, True: 5}
+"""Frames after a sure check within which speech may go on without voiding it, by strict mode
+(``Endpointer.resume_frames``): barge-in's word may end after what sounded like a pause (flite's
+"pau... s"); a sentence goes on longer."""
 CHECK_FRAMES = {False: 2, True: 1}
 """Silent 30 ms frames after which the early check decodes what was said so far, by strict mode. Barge-in
 asks after 30 ms: stopping by mistake is safe. Answers wait 60 ms: asked after 30 ms, the check heard
@@ -157,6 +162,7 @@ class Recognizer:
         self.endpointer.early_frames = EARLY_FRAMES[strict]
         self.endpointer.check_frames = CHECK_FRAMES[strict]
         self.endpointer.recheck = RECHECK[strict]
+        self.endpointer.resume_frames = RESUME_FRAMES[strict]
 
     def accept(self, pcm: bytes) -> Heard | None:
         """Feed 16 kHz mono int16 audio; a Heard when an utterance has ended, else None."""
@@ -193,8 +199,8 @@ class Recognizer:
         return result is not None
 
     def _decode_timed(self, pcm: bytes) -> Heard:
-        # an early result belongs to the utterance that ended at most the pause's remaining frames after it
-        gap = (self.endpointer.early_frames - self.endpointer.check_frames) * FRAME_BYTES
+        # an early result belongs to the utterance that ended at most the pause (and a sure check's resume) after it
+        gap = (self.endpointer.early_frames + self.endpointer.resume_frames) * FRAME_BYTES
         early = next((e for e in self._early if pcm.startswith(e[0]) and len(pcm) - len(e[0]) <= gap), None)
         took_early = early is not None
         if took_early:

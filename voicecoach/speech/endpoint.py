@@ -3,8 +3,8 @@
 WebRTC VAD decides voiced frames, gated by energy above an adaptive noise floor and by
 spectral flatness (hiss and water noise are flat, vowels are peaky). An utterance starts
 with 3 voiced frames out of 5 and ends after 300 ms without voice -- or already after 120 ms
-(60 ms while listening for a barge-in) when the recognizer says what was said so far is a whole
-answer it is sure of (``complete``), so a one-word answer is decoded 60-300 ms after it was said,
+(while listening for a barge-in: as soon as it is sure) when the recognizer says what was said so far
+is a whole answer it is sure of (``complete``), so a one-word answer is decoded 30-300 ms after it was said,
 not after a second of silence.
 """
 
@@ -62,9 +62,13 @@ class Endpointer:
     """Only utterances up to this long (1.5 s) are checked early: longer ones are sentences, which
     pause more often, and each check costs a decode."""
     recheck: bool = False
-    """When the check says no, ask once more at the next unvoiced frame (if that is not after
-    ``early_frames``; a yes there ends the utterance at once): a check 30 ms into the pause can come a frame
-    before a word's last sound ended (barge-in "wait", live: 5 of 12 failed so, and all 5 passed a frame later)."""
+    """When the check says no, ask once more at the next unvoiced frame: a check 30 ms into the pause can come
+    a frame before a word's last sound ended (barge-in "wait", live: 5 of 12 failed so, and all 5 passed a frame
+    later)."""
+    resume_frames: int = 0
+    """Frames after a sure check within which speech may go on without voiding its yes; the utterance then ends
+    after ``early_frames`` of silence, with the check's answer (barge-in: flite's "pau... s", the word's last
+    sound after what the endpointer took for a pause, was checked twice and cut 180-220 ms after its end)."""
     complete: Callable[[bytes], bool] | None = None
     """Asked once per pause, at ``check_frames``, with the utterance so far: True ends it at ``early_frames``."""
 
@@ -81,6 +85,7 @@ class Endpointer:
         self._utt: list[bytes] | None = None
         self._voiced = self._silent = 0
         self._sure = False
+        self._sure_at = 0  # the utterance's length (frames) when the check said yes
 
     @property
     def in_utterance(self) -> bool:
@@ -141,15 +146,20 @@ class Endpointer:
 
     def _whole(self) -> bool:
         """Asks ``complete`` at the ``check_frames``-th silent frame (with ``recheck``, after a no, at the next
-        one too); its yes ends the utterance at the ``early_frames``-th (speech in between voids it)."""
+        one too); its yes ends the utterance at the ``early_frames``-th (speech in between voids it, unless it
+        comes within ``resume_frames`` of the check)."""
+        if self._sure:
+            if self._silent > 0 or len(self._utt or []) - self._sure_at <= self.resume_frames:
+                return self._silent >= self.early_frames
+            self._sure = False  # speech went on: what was checked is not the whole
         if self._silent < self.check_frames:
-            self._sure = False
             return False
-        again = self.recheck and not self._sure and self._silent == self.check_frames + 1 <= self.early_frames
+        again = self.recheck and not self._sure and self._silent == self.check_frames + 1
         if self._silent == self.check_frames or again:
             self._sure = (self.complete is not None and self._voiced >= self.early_min_voiced
                           and len(self._utt or []) <= self.early_max_frames
                           and self.complete(b"".join(self._utt or [])))
+            self._sure_at = len(self._utt or [])
         return self._sure and self._silent >= self.early_frames
 
     def flush(self) -> list[tuple[bytes, int]]:
