@@ -179,8 +179,8 @@ def test_a_barge_in_word_may_end_after_what_sounded_like_a_pause():
 
 
 def test_speech_after_the_early_check_voids_its_yes():
-    """The check says yes 60 ms into a pause, but the person goes on: the utterance does not end early (barge-in's
-    yes, which ends it at once, does)."""
+    """The check says yes 60 ms into a pause, but the person goes on: the utterance does not end early (an
+    endpointer whose early end is its check ends it there)."""
     t = np.arange(8000) / 16000
     burst = (6000 * np.sin(2 * np.pi * 200 * t) * (1 + np.sin(2 * np.pi * 5 * t))).astype(np.int16).tobytes()
     quiet = np.random.default_rng(2).normal(0, 20, 32000).astype(np.int16).tobytes()
@@ -192,10 +192,10 @@ def test_speech_after_the_early_check_voids_its_yes():
     ends = [(i // 960, u) for i in range(0, len(pcm), 960) for u in ep.feed(pcm[i:i + 960])]
     assert len(asked) == 2 and len(ends) == 1
     assert len(ends[0][1][0]) > len(burst) * 2  # both bursts in one utterance
-    barge_in = Endpointer(check_frames=1, early_frames=1, complete=lambda pcm: True)  # as set_context(strict=True)
-    barge_in.prime(quiet)
-    ends = [(i // 960, u) for i in range(0, len(pcm), 960) for u in barge_in.feed(pcm[i:i + 960])]
-    assert len(ends[0][1][0]) < len(burst) * 2  # a sure barge-in ends at its check: what follows is another
+    at_check = Endpointer(check_frames=1, early_frames=1, complete=lambda pcm: True)
+    at_check.prime(quiet)
+    ends = [(i // 960, u) for i in range(0, len(pcm), 960) for u in at_check.feed(pcm[i:i + 960])]
+    assert len(ends[0][1][0]) < len(burst) * 2  # ended at its check: what follows is another utterance
 
 
 def test_endpointer_splits_two_utterances():

@@ -194,8 +194,8 @@ def test_barge_in_takes_pause_as_whisper_writes_it_before_the_full_pause(rec, tm
 
 def test_barge_in_scores_no_short_answers_when_the_transcript_says_the_command(rec, tmp_path):
     """Over the coach's voice every short answer means stop or pause: a transcript that says the command
-    ("Pause", or "plus": flite's "pause") is taken without scoring them, which cost ~40 ms offline and ~80 ms live (over
-    1,102 barge-in clips no result changed); one that says nothing ("4s", "pulse") is still scored."""
+    ("Pause", or "plus": flite's "pause") is taken without scoring them, which cost ~40 ms offline and ~80 ms
+    live (over 1,102 barge-in clips no result changed); one that says nothing ("4s", "pulse") is still scored."""
     rec.set_context("pain", strict=True)
     seen = set()
     for voice in ("espeak:en-us", "flite:slt", "espeak:en", "flite:kal"):

@@ -3,8 +3,8 @@
 WebRTC VAD decides voiced frames, gated by energy above an adaptive noise floor and by
 spectral flatness (hiss and water noise are flat, vowels are peaky). An utterance starts
 with 3 voiced frames out of 5 and ends after 300 ms without voice -- or already after 120 ms
-(while listening for a barge-in: as soon as it is sure) when the recognizer says what was said so far
-is a whole answer it is sure of (``complete``), so a one-word answer is decoded 30-300 ms after it was said,
+(60 ms while listening for a barge-in) when the recognizer says what was said so far is a whole
+answer it is sure of (``complete``), so a one-word answer is decoded 60-300 ms after it was said,
 not after a second of silence.
 """
 
@@ -154,7 +154,7 @@ class Endpointer:
             self._sure = False  # speech went on: what was checked is not the whole
         if self._silent < self.check_frames:
             return False
-        again = self.recheck and not self._sure and self._silent == self.check_frames + 1
+        again = self.recheck and self._silent == self.check_frames + 1  # a sure check returned above
         if self._silent == self.check_frames or again:
             self._sure = (self.complete is not None and self._voiced >= self.early_min_voiced
                           and len(self._utt or []) <= self.early_max_frames
