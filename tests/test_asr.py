@@ -198,6 +198,28 @@ def test_speech_after_the_early_check_voids_its_yes():
     assert len(ends[0][1][0]) < len(burst) * 2  # ended at its check: what follows is another utterance
 
 
+def test_a_fading_vowel_ends_where_a_listener_hears_it_end(tmp_path):
+    """flite's "no" and "continue" fade out slowly: on a quiet line the endpointer's check (60 ms into the pause)
+    comes at most 90 ms after the last 20 ms a listener hears (RMS above -36 dBFS, the outside latency client's
+    mark); counting the fade down to the 30 dB gate as speech, as without ``max_below_peak_db``, 130-170 ms."""
+    quiet = np.random.default_rng(2).normal(0, 3, 16000).astype(np.int16)
+    for word in ("no", "continue"):
+        said = np.frombuffer(read_wav(synth(tmp_path, "flite", "slt", word)), np.int16)
+        pcm = np.concatenate([quiet, said, quiet, quiet])
+        rms = np.sqrt((pcm[: len(pcm) // 320 * 320].astype(float).reshape(-1, 320) ** 2).mean(axis=1))
+        heard_end = (np.nonzero(rms > 500)[0].max() + 1) * 320 / 16  # ms
+        check_ms = {}
+        for gate in (35.0, float("inf")):
+            asked: list[float] = []
+            ep = Endpointer(max_below_peak_db=gate, complete=lambda utt: asked.append(at) or False)
+            ep.prime(quiet.tobytes())
+            for i in range(0, len(pcm), 480):
+                at = (i + 480) / 16
+                ep.feed(pcm[i:i + 480].tobytes())
+            check_ms[gate] = asked[0] - heard_end
+        assert 30 <= check_ms[35.0] <= 90 < 120 <= check_ms[float("inf")], (word, check_ms)
+
+
 def test_endpointer_splits_two_utterances():
     ep = Endpointer()
     t = np.arange(8000) / 16000
