@@ -64,6 +64,9 @@ class Rules:
     now_contexts: frozenset[str] = frozenset()
     """Contexts that ask how things are now (pain score, where it is), where ``now_words``/``past_words`` apply;
     not yes/no: "I fell last week" answers "have you had a recent fall?"."""
+    alternatives: frozenset[str] = frozenset()
+    """Words that offer a choice: different answers said in one clause with one of these ("buttock or thigh",
+    "left or right") are a choice not made, asked again."""
     question_words: frozenset[str] = frozenset()
     """A clause that starts with one of these asks a question: no answer of the context in it counts."""
     safer: Mapping[str, object] = field(default_factory=dict)
@@ -91,6 +94,7 @@ class Rules:
             about_others=frozenset(" ".join(w) for w in _phrases(raw.get("about_others"))),
             now_words=_phrases(raw.get("now_words")), now_contexts=frozenset(raw.get("now_contexts") or ()), past_words=_phrases(raw.get("past_words")),
             question_words=frozenset(" ".join(w) for w in _phrases(raw.get("question_words"))),
+            alternatives=frozenset(" ".join(w) for w in _phrases(raw.get("alternatives"))),
             corrections=_phrases(raw.get("corrections")),
             correction_words=frozenset(_phrases(raw.get("correction_words"))),
             combine=dict(raw.get("combine") or {}),

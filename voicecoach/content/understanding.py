@@ -16,7 +16,8 @@ its ``understanding:`` section:
 6. what was found must say one thing. "stop" wins over anything (stopping is always safe); an
    answer of the context wins over the other commands ("yes, go on"); several answers merge by
    the context's rule (``combine``: "back of my thigh" is the furthest place, "left and right"
-   is both), else ("yes and no") the coach asks again.
+   is both), else ("yes and no") the coach asks again; so it does when two answers are offered
+   as a choice in one clause ("buttock or thigh", "left or right": ``alternatives``).
 Short sentences that mean something only alone ("what", "sorry": ``whole_only``) count only
 when nothing else was said.
 """
@@ -115,18 +116,22 @@ class Understander:
         meaning = self._table[context].get(tuple(alone.split()))
         if meaning is not None and hedge is None:
             return Understanding(Answer(meaning[0], meaning[1], alone), "found", (alone,))
-        found = []
+        found, choice = [], False
         for r, c in clauses:
             when = "now" if any(_find_phrase(r, w) >= 0 for w in self.rules.now_words) else (
                 "past" if any(_find_phrase(r, w) >= 0 for w in self.rules.past_words) else "")
             asks = r[0] in self.rules.question_words and context not in ("idle", GLOBAL)
             others = next((k for k, w in enumerate(c) if w in self.rules.about_others), len(c))
-            found += [(name, m, whole, when) for name, m, whole in self._find(c[:others], context)
-                      if not asks or m in self._commands]
+            hits = [(name, m, whole, when) for name, m, whole in self._find(c[:others], context)
+                    if not asks or m in self._commands]
+            choice |= bool(self.rules.alternatives & set(c)) and len({h[1] for h in hits if h[1] is not None}) > 1
+            found += hits
         if hedge is not None:  # doubt: only a command still counts ("I'm not sure, wait")
             found = [hit for hit in found if hit[1] in self._commands]
             if not found:
                 return Understanding(None, "hedge", (" ".join(hedge),))
+        if choice and ("stop", None) not in {hit[1] for hit in found}:  # "buttock or thigh": not chosen yet
+            return Understanding(None, "two answers", tuple(hit[0] for hit in found))
         return self._decide(found, context)
 
     def _clean(self, words: list[str], context: str) -> list[str]:
