@@ -51,6 +51,7 @@ EVERYDAY = [
     ("location", "it doesn't go past the knee", "knee"),
     ("side", "it's mostly on my left hand side", "left"),
     ("side", "left and right", "both"),
+    ("side", "my left leg and my right leg", "both"),
     ("yesno", "no, I haven't had a fall or anything", "no"),  # "or" with one answer offers no choice
     ("number", "I'd say about a six out of ten", 6),
     ("number", "a 7/10", 7),
@@ -82,6 +83,7 @@ ASK_AGAIN = [
     ("number", "five or six", "two answers"),
     ("location", "my back or my thigh", "two answers"),  # a choice not made: not the furthest place
     ("side", "left or right", "two answers"),  # not both sides
+    ("side", "the right hand one, the left hand", "two answers"),  # both only when said as "left and right"
     ("pain", "better or worse, either", "two answers"),
     ("idle", "begin flexion and begin mckenzie", "two answers"),  # two programs: neither is guessed
     ("pain", "probably a bit better", "hedge"),

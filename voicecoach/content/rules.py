@@ -53,8 +53,9 @@ class Rules:
     """Context -> how several of its answers combine: "furthest" (by ``order``) or "merge" (by ``merge``)."""
     order: Mapping[str, Sequence[object]] = field(default_factory=dict)
     """Context -> its values in order; "furthest" takes the last of those said."""
-    merge: Mapping[str, Sequence[tuple[frozenset, object]]] = field(default_factory=dict)
-    """Context -> (values said together, the value they mean): partial + centralized -> centralized."""
+    merge: Mapping[str, Sequence[tuple[frozenset, object, str | None]]] = field(default_factory=dict)
+    """Context -> (values said together, the value they mean, the word that must join them in one phrase or
+    None): partial + centralized -> centralized; left "and" right -> both."""
     negating: Mapping[str, frozenset] = field(default_factory=dict)
     """Context -> answers that negate the rest of their clause ("no numbness", "I haven't had any falls")."""
     now_words: tuple[Words, ...] = ()
@@ -99,7 +100,8 @@ class Rules:
             correction_words=frozenset(_phrases(raw.get("correction_words"))),
             combine=dict(raw.get("combine") or {}),
             order={c: list(v) for c, v in (raw.get("order") or {}).items()},
-            merge={c: tuple((frozenset(m["said"]), m["means"]) for m in ms) for c, ms in (raw.get("merge") or {}).items()},
+            merge={c: tuple((frozenset(m["said"]), m["means"], m.get("joined_by")) for m in ms)
+                   for c, ms in (raw.get("merge") or {}).items()},
             negating={c: frozenset(v) for c, v in (raw.get("negating") or {}).items()},
             safer=dict(raw.get("safer") or {}),
         )

@@ -132,7 +132,7 @@ class Understander:
                 return Understanding(None, "hedge", (" ".join(hedge),))
         if choice and ("stop", None) not in {hit[1] for hit in found}:  # "buttock or thigh": not chosen yet
             return Understanding(None, "two answers", tuple(hit[0] for hit in found))
-        return self._decide(found, context)
+        return self._decide(found, context, text)
 
     def _clean(self, words: list[str], context: str) -> list[str]:
         """A clause's words without fillers, transcription homophones read as the answer's word, repeats collapsed."""
@@ -188,7 +188,7 @@ class Understander:
         adjacent = at > 0 and at - 1 not in inside and words[at - 1] in self.rules.adjacent_negations
         return adjacent or any(words[k] in self.rules.negations for k in window)
 
-    def _decide(self, found: list[tuple], context: str) -> Understanding:
+    def _decide(self, found: list[tuple], context: str, text: str) -> Understanding:
         """One answer from the sentences found: "stop" first, the context's answers before the other
         commands, then the context's rule for several; a clause said "now" beats one said "before"."""
         names = tuple(hit[0] for hit in found)
@@ -202,14 +202,16 @@ class Understander:
                 when == "all" or (h[3] == "now" if when == "now" else h[3] != "past"))]
             pool = list(dict.fromkeys(h[1] for h in hits))
             own = [m for m in pool if m not in self._commands]
-            value = self._combine(own or pool, context, hits) if pool else None
+            value = self._combine(own or pool, context, hits, text) if pool else None
             if value is not None:
                 text = next(h[0] for h in hits if h[1] == value) if value in pool else names[-1]
                 return Understanding(Answer(value[0], value[1], text), "found", names)
         return Understanding(None, "two answers", names)
 
-    def _combine(self, pool: list[Meaning], context: str, found) -> Meaning | None:
-        """One meaning for several said together, by the context's rule; None when they disagree."""
+    def _combine(self, pool: list[Meaning], context: str, found, text: str) -> Meaning | None:
+        """One meaning for several said together, by the context's rule; None when they disagree. A merge
+        with ``joined_by`` needs its answers joined by that word ("left and right"; "the right one, the left"
+        may be a correction or a mishearing: asked again)."""
         if len(pool) == 1:
             return pool[0]
         kinds = {kind for kind, _ in pool}
@@ -219,8 +221,10 @@ class Understander:
         if self.rules.combine.get(context) == "furthest":
             order = list(self.rules.order.get(context, ()))
             return (kind, max(values, key=order.index)) if all(v in order for v in values) else None
-        for said, means in self.rules.merge.get(context, ()):
-            if set(values) == set(said):
+        for said, means, joined_by in self.rules.merge.get(context, ()):
+            if set(values) == set(said) and (joined_by is None or any(
+                    joined_by in part and all(str(v) in part for v in said)
+                    for part in (_words(p) for p in re.split(r"[.,;:!?]+", text)))):
                 return kind, means
         safer = self.rules.safer.get(context)
         if safer is not None and (kind, safer) in pool and not any(
