@@ -394,3 +394,21 @@ def test_doctor_says_which_engine_listens_and_why(tmp_path):
     line = next(x for x in out.stdout.splitlines() if x.startswith("recognition engine:"))
     assert line.startswith("recognition engine: pocketsphinx (") and "model.bin" in line and "altered" in line
     assert shutil.which("espeak-ng")  # scripts/setup installs the voices the other tests speak with
+
+
+def test_the_coachs_own_line_heard_back_is_no_barge_in_command(rec, tmp_path):
+    """Barge-in listens while the coach speaks; through a loudspeaker it hears the coach's own voice. Piper's
+    "Prop yourself up on your elbows." dips between its words far below its loudest sound: had barge-in ended
+    words where answers do (``max_below_peak_db``), "Prop yourself." was checked alone and scored as stop
+    (the echo end-to-end test stopped its session so)."""
+    from voicecoach.audio.resample import resample
+    from voicecoach.speech.tts import Voice
+
+    line = Voice().speech("Prop yourself up on your elbows.")
+    pcm = resample(line.pcm, line.sample_rate, 16000).tobytes()
+    quiet = np.random.default_rng(3).normal(0, 3, 8000).astype(np.int16).tobytes()
+    rec.set_context("global", strict=True)
+    rec.flush()
+    stream = quiet + pcm + quiet * 2
+    heard = [h for i in range(0, len(stream), 960) if (h := rec.accept(stream[i:i + 960])) is not None]
+    assert heard and all(h.answer is None for h in heard), heard

@@ -154,7 +154,7 @@ def latency_causes(patient: Patient, said: set[tuple[str, str]]) -> dict:
     the patient said (``said``: (voice, text) pairs), recognized offline by the same code as live audio
     is, the final decode's time (``Heard.ms``) and the whole recognition's (the early checks' decodes
     included), keyed "voice: text"."""
-    from ..speech.asr import EARLY_FRAMES
+    from ..speech.asr import LISTENING
     from ..speech.endpoint import FRAME_MS, Endpointer
     from .recognize import recognize_all
 
@@ -165,7 +165,8 @@ def latency_causes(patient: Patient, said: set[tuple[str, str]]) -> dict:
     decode = {f"{r['voice']}: {r['text']}": r["ms"] for r in rows}
     whole = {f"{r['voice']}: {r['text']}": r["wall_ms"] for r in rows}
     return {"endpoint_hangover_ms": Endpointer.hangover_frames * FRAME_MS, "frame_ms": FRAME_MS,
-            "endpoint_early_ms": EARLY_FRAMES[False] * FRAME_MS, "endpoint_early_barge_in_ms": EARLY_FRAMES[True] * FRAME_MS,
+            "endpoint_early_ms": LISTENING[False]["early_frames"] * FRAME_MS,
+            "endpoint_early_barge_in_ms": LISTENING[True]["early_frames"] * FRAME_MS,
             "decode_ms": decode, "decode_ms_median": median(list(decode.values())),
             "recognize_ms": whole, "recognize_ms_median": median(list(whole.values()))}
 

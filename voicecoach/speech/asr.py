@@ -16,6 +16,7 @@ whose ``answer`` is None whenever the engine is unsure: asking again beats a wro
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 import wave
@@ -34,22 +35,21 @@ log = logging.getLogger("voicecoach")
 
 STRICT_KINDS = ("stop", "pause")
 """Global commands heard while the coach speaks (barge-in)."""
-EARLY_FRAMES = {False: 4, True: 2}
-"""Silent 30 ms frames after which a sure, whole answer ends the utterance, by strict (barge-in) mode:
-stop/pause are single words that must cut the coach off fast; longer answers get a little more pause.
-Barge-in at the check itself (30 ms) took the coach's own echo, chopped at a comma, for a command ("Prop
-yourself, prop": stop): the 30 ms after the check let such a sentence go on and void it."""
-RESUME_FRAMES = {False: 0, True: 5}
-"""Frames after a sure check within which speech may go on without voiding it, by strict mode
-(``Endpointer.resume_frames``): barge-in's word may end after what sounded like a pause (flite's
-"pau... s"); a sentence goes on longer."""
-CHECK_FRAMES = {False: 2, True: 1}
-"""Silent 30 ms frames after which the early check decodes what was said so far, by strict mode. Barge-in
-asks after 30 ms: stopping by mistake is safe. Answers wait 60 ms: asked after 30 ms, the check heard
-less of a word's end and took "forward" as "four" (one more false accept in 420 unknown words)."""
-RECHECK = {False: False, True: True}
-"""Whether a check that says no is asked again one frame later, by strict mode: barge-in's check comes so soon
-that it can fall a frame before the word's last sound ended (``Endpointer.recheck``)."""
+LISTENING = {
+    False: dict(check_frames=2, early_frames=4, recheck=False, resume_frames=0, max_below_peak_db=35.0),
+    True: dict(check_frames=1, early_frames=2, recheck=True, resume_frames=5, max_below_peak_db=math.inf),
+}
+"""``Endpointer`` settings by strict (barge-in) mode, measured on the real clips, the synthetic commands and live:
+- check_frames: the early check decodes after 60 ms of pause (answers; asked after 30 ms it heard less of a
+  word's end and took "forward" as "four") or 30 ms (barge-in: stopping by mistake is safe);
+- early_frames: a sure, whole answer ends the utterance after 120 ms of pause, barge-in's stop/pause after 60
+  (ending at the check itself took the coach's own echo, chopped at a comma, for a command: "Prop yourself,
+  prop" was stop; the 30 ms after the check let such a sentence go on and void it);
+- recheck: barge-in asks once more a frame later when the check says no (it can fall a frame before the
+  word's last sound ended);
+- resume_frames: barge-in's yes survives speech going on within 150 ms (flite's "pau... s");
+- max_below_peak_db: answers end where a listener hears the fading vowel end; barge-in keeps counting it as
+  speech, as the coach's own voice, heard back, dips that low between its words and was chopped there."""
 
 
 @dataclass(frozen=True)
@@ -159,10 +159,8 @@ class Recognizer:
         if context not in self.grammar.sentences:
             raise ValueError(f"unknown context {context!r}; expected one of {sorted(self.grammar.sentences)}")
         self.context, self.strict = context, strict
-        self.endpointer.early_frames = EARLY_FRAMES[strict]
-        self.endpointer.check_frames = CHECK_FRAMES[strict]
-        self.endpointer.recheck = RECHECK[strict]
-        self.endpointer.resume_frames = RESUME_FRAMES[strict]
+        for name, value in LISTENING[strict].items():
+            setattr(self.endpointer, name, value)
 
     def accept(self, pcm: bytes) -> Heard | None:
         """Feed 16 kHz mono int16 audio; a Heard when an utterance has ended, else None."""
