@@ -76,14 +76,11 @@ class Phrases:
         examples: dict[str, list[str]],
         rules: Rules | None = None,
         hints: dict[str, str] | None = None,
-        full_pause: frozenset[str] = frozenset(),
     ) -> None:
         self._table = table  # context -> key -> meaning, global merged into each context
         self._spoken = spoken
         self._examples = examples
         self._hints = hints or {}
-        self.full_pause = full_pause
-        """Contexts whose answers are taken only after the full pause (no early end: a correction may follow)."""
         listed = {c: {_key(x) for x in spoken.get(c, []) + spoken.get(GLOBAL, [])} for c in table}
         self._understand = Understander(table, rules or Rules(), self.parse, listed)
 
@@ -121,10 +118,7 @@ class Phrases:
         hints = raw.get("hints") or {}
         if not isinstance(hints, dict) or set(hints) - set(CONTEXTS) or not all(isinstance(h, str) for h in hints.values()):
             raise ValueError(f"{path}: 'hints' must map contexts {CONTEXTS} to one sentence each")
-        full_pause = raw.get("full_pause") or []
-        if not isinstance(full_pause, list) or set(full_pause) - set(CONTEXTS):
-            raise ValueError(f"{path}: 'full_pause' must list contexts of {CONTEXTS}")
-        phrases = cls(table, {c: sorted(s) for c, s in spoken.items()}, examples, rules, hints, frozenset(full_pause))
+        phrases = cls(table, {c: sorted(s) for c, s in spoken.items()}, examples, rules, hints)
         for context, texts in examples.items():
             for text in texts:
                 if phrases.parse(text, context) is None:

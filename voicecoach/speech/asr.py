@@ -87,16 +87,13 @@ class Grammar:
     transcribe freely (Whisper) read their text with it."""
     hints: Mapping[str, str] = field(default_factory=dict)
     """Context -> what came before the answer (``Phrases.hint``): Whisper is prompted with it."""
-    full_pause: frozenset[str] = frozenset()
-    """Contexts whose answers end only after the full pause, never early (``Phrases.full_pause``)."""
 
     @classmethod
     def from_phrases(cls, phrases: Phrases) -> Grammar:
         """Each context's sentences plus the global commands, straight from the phrase file."""
         glob = phrases.sentences(GLOBAL)
         sentences = {c: sorted(set(phrases.sentences(c)) | set(glob)) for c in CONTEXTS}
-        return cls(sentences, phrases.parse, phrases.understand, {c: phrases.hint(c) for c in CONTEXTS},
-                   phrases.full_pause)
+        return cls(sentences, phrases.parse, phrases.understand, {c: phrases.hint(c) for c in CONTEXTS})
 
     def strict(self, context: str) -> list[str]:
         """The barge-in grammar: the sentences of ``context`` that mean stop or pause."""
@@ -164,7 +161,6 @@ class Recognizer:
         self.context, self.strict = context, strict
         for name, value in LISTENING[strict].items():
             setattr(self.endpointer, name, value)
-        self.endpointer.complete = None if context in self.grammar.full_pause and not strict else self._complete
 
     def accept(self, pcm: bytes) -> Heard | None:
         """Feed 16 kHz mono int16 audio; a Heard when an utterance has ended, else None."""
