@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from .answer import GLOBAL, Answer, Meaning, normalize
 from .rules import Rules, Words
 
-CLAUSE = re.compile(r"[.,;:!?]+|\s(?:and|but|though|although|except|because|cause)\s")
+PAUSE = r"[.,;:!?]+"
+"""Punctuation: where a phrase ends."""
+CLAUSE = re.compile(PAUSE + r"|\s(?:and|but|though|although|except|because|cause)\s")
 """Where a clause ends: punctuation, or a joining word ("and", "but", "because")."""
 
 @dataclass(frozen=True)
@@ -130,9 +132,7 @@ class Understander:
             found = [hit for hit in found if hit[1] in self._commands]
             if not found:
                 return Understanding(None, "hedge", (" ".join(hedge),))
-        if choice and ("stop", None) not in {hit[1] for hit in found}:  # "buttock or thigh": not chosen yet
-            return Understanding(None, "two answers", tuple(hit[0] for hit in found))
-        return self._decide(found, context, text)
+        return self._decide(found, context, text, choice)
 
     def _clean(self, words: list[str], context: str) -> list[str]:
         """A clause's words without fillers, transcription homophones read as the answer's word, repeats collapsed."""
@@ -188,15 +188,18 @@ class Understander:
         adjacent = at > 0 and at - 1 not in inside and words[at - 1] in self.rules.adjacent_negations
         return adjacent or any(words[k] in self.rules.negations for k in window)
 
-    def _decide(self, found: list[tuple], context: str, text: str) -> Understanding:
-        """One answer from the sentences found: "stop" first, the context's answers before the other
-        commands, then the context's rule for several; a clause said "now" beats one said "before"."""
+    def _decide(self, found: list[tuple], context: str, text: str, choice: bool) -> Understanding:
+        """One answer from the sentences found: "stop" first, then none when ``choice`` (answers offered as a
+        choice: "buttock or thigh"), the context's answers before the other commands, then the context's rule
+        for several; a clause said "now" beats one said "before"."""
         names = tuple(hit[0] for hit in found)
         meanings = list(dict.fromkeys(hit[1] for hit in found if hit[1] is not None))
         if not meanings:
             return Understanding(None, "not understood", names)
         if ("stop", None) in meanings:
             return Understanding(Answer("stop", None, "stop"), "found", names)
+        if choice:
+            return Understanding(None, "two answers", names)
         for when in ("all", "now", "not past") if context in self.rules.now_contexts else ("all",):
             hits = [h for h in found if h[1] is not None and (
                 when == "all" or (h[3] == "now" if when == "now" else h[3] != "past"))]
@@ -224,7 +227,7 @@ class Understander:
         for said, means, joined_by in self.rules.merge.get(context, ()):
             if set(values) == set(said) and (joined_by is None or any(
                     joined_by in part and all(str(v) in part for v in said)
-                    for part in (_words(p) for p in re.split(r"[.,;:!?]+", text)))):
+                    for part in (_words(p) for p in re.split(PAUSE, text)))):
                 return kind, means
         safer = self.rules.safer.get(context)
         if safer is not None and (kind, safer) in pool and not any(

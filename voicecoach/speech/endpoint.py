@@ -1,12 +1,12 @@
 """Endpointing: cuts a 16 kHz microphone stream into utterances as soon as each one ends.
 
 WebRTC VAD decides voiced frames, gated by energy above an adaptive noise floor, by spectral
-flatness (hiss and water noise are flat, vowels are peaky) and, within an utterance, by energy
-at most 35 dB below its loudest frame (a fading vowel has ended for a listener by then). An utterance starts
-with 3 voiced frames out of 5 and ends after 300 ms without voice -- or already after 120 ms
-(60 ms while listening for a barge-in) when the recognizer says what was said so far is a whole
-answer it is sure of (``complete``), so a one-word answer is decoded 60-300 ms after it was said,
-not after a second of silence.
+flatness (hiss and water noise are flat, vowels are peaky) and, within an utterance, by energy at
+most ``max_below_peak_db`` below its loudest frame (a fading vowel has ended for a listener by
+then; answers only, see ``asr.LISTENING``). An utterance starts with 3 voiced frames out of 5 and
+ends after 300 ms without voice -- or already after 120 ms (60 ms while listening for a barge-in)
+when the recognizer says what was said so far is a whole answer it is sure of (``complete``), so a
+one-word answer is decoded 60-300 ms after it was said, not after a second of silence.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class Endpointer:
     """Voiced frames have a peaky spectrum: hiss, hum-free noise and water are flatter than this."""
     max_below_peak_db: float = 35.0
     """Within an utterance a voiced frame must also be at most this far below its loudest frame: on a quiet
-    line a word's fading vowel otherwise counts as speech down to the 30 dB gate, 60-90 ms past where a
+    line a word's fading vowel otherwise counts as speech down to the 30 dB gate, 60-140 ms past where a
     listener hears it end."""
     early_frames: int = 4
     """Unvoiced frames in a row (120 ms) after which ``complete`` may end the utterance early."""
@@ -91,7 +91,6 @@ class Endpointer:
         self._voiced = self._silent = 0
         self._sure = False
         self._sure_at = 0  # the utterance's length (frames) when the check said yes
-        self._pre_levels: deque[float] = deque(maxlen=self.preroll_frames)  # level_db of each frame in _pre
         self._peak_db = -math.inf  # within an utterance: the level of its loudest frame so far
 
     @property
@@ -127,9 +126,7 @@ class Endpointer:
             self.floor_db = level
         else:
             self.floor_db += 0.01  # slow rise: about 0.3 dB per second
-        if self._utt is None:
-            self._pre_levels.append(level)
-        else:
+        if self._utt is not None:
             self._peak_db = max(self._peak_db, level)
         return (level > max(self.floor_db + self.margin_db, 30.0, self._peak_db - self.max_below_peak_db)
                 and self._vad.is_speech(frame, SAMPLE_RATE) and self.flatness(frame) < self.max_flatness)
@@ -146,9 +143,8 @@ class Endpointer:
                 self._recent.append(voiced)
                 if sum(self._recent) >= self.start_frames:
                     self._utt, self._voiced, self._silent = list(self._pre), sum(self._recent), 0
-                    self._peak_db = max(self._pre_levels)
+                    self._peak_db = float(levels_db(b"".join(self._pre)).max())
                     self._pre.clear()
-                    self._pre_levels.clear()
                 continue
             self._utt.append(frame)
             self._voiced += voiced
