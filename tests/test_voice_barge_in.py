@@ -27,9 +27,11 @@ class Speaker:
         self.playing = False
 
 
-def over_the_coach(tmp_path, state_words: list[str], said: str, line: str = "a line still to say"):
+def over_the_coach(tmp_path, state_words: list[str], said: str, line: str = "a line still to say",
+                   meant: str | None = None):
     """The coach after ``state_words``, saying ``line``, hearing ``said`` over it: (state, times the speaker was
-    stopped, lines still to say, lines the coach queued in reply)."""
+    stopped, lines still to say, lines the coach queued in reply). ``meant``: the command the recognizer took
+    ``said`` for (default: ``said`` itself)."""
     clock, port = FakeClock(), VoicePort()
     with History(tmp_path / "history.db") as history:
         coach = build_coach(Content.load(), history, clock, port)
@@ -40,8 +42,9 @@ def over_the_coach(tmp_path, state_words: list[str], said: str, line: str = "a l
         speaker = Speaker()
         runtime = VoiceRuntime(None, None, None, speaker, port, clock=clock, status=lambda e: None)
         runtime.speaking_line = line
+        runtime.lines_played.append(line)
         runtime.mode = (coach.context or "global", True)  # barge-in: the coach is speaking
-        runtime._act(coach, Heard(said, Answer(said, None, said), 0.9, "whisper", 40.0), 0.0)
+        runtime._act(coach, Heard(said, Answer(meant or said, None, said), 0.9, "whisper", 40.0), 0.0)
         replies = [t for t in port.pending if t != "the next line"]
         return coach.state, speaker.stopped, "the next line" in port.pending, replies
 
@@ -62,6 +65,17 @@ def test_pause_heard_over_the_coach_s_own_paused_line_is_its_echo(tmp_path):
     state, stopped, next_line, replies = over_the_coach(tmp_path, ["start session", "pause"], "pause",
                                                         line=LINES.get("paused"))
     assert (state, stopped, next_line, replies) == ("paused", 0, True, [])
+
+
+def test_the_coach_s_own_words_heard_back_as_stop_do_not_cut_it(tmp_path):
+    """Through a loudspeaker barge-in heard the coach's "Prop yourself up on your elbows." as "Prop yourself,
+    prop" and scored it as stop (the echo end-to-end test ended its session so): words of the line being said
+    are its echo. The patient's "stop" over the same line still cuts it and ends the session."""
+    line = "Prop yourself up on your elbows."
+    state, stopped, next_line, _ = over_the_coach(tmp_path, ["start session"], "Prop yourself, prop", line, "stop")
+    assert (state, stopped, next_line) == ("screening", 0, True)
+    state, stopped, _, _ = over_the_coach(tmp_path, ["start session"], "Stop.", line, "stop")
+    assert stopped == 1 and state == "ended"
 
 
 def test_stop_while_paused_still_cuts_the_coach_and_ends(tmp_path):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,20 @@ the echo window closes: an echo starts with the line's words, not in its last mo
 AFTER_BARGE_IN_S = 0.4
 """Silence kept after the coach was cut off before it says anything: "pause, please" can end, and the patient
 hears that the coach stopped (an outside client timing the cut needs that gap too)."""
+
+
+def heard_back(text: str, lines: Iterable[str]) -> bool:
+    """Whether a barge-in transcript is the coach's own line heard through a loudspeaker: its words, each once,
+    in order, are a run of one line's words, none of them "stop" or "pause" ("Prop yourself, prop", scored as
+    stop, while the coach says "Prop yourself up on your elbows."). A patient's "stop" always counts."""
+    words = list(dict.fromkeys(normalize(text).split()))
+    if not words or set(words) & set(BARGE_IN):
+        return False
+    for line in lines:
+        said = normalize(line).split()
+        if any(said[i:i + len(words)] == words for i in range(len(said) - len(words) + 1)):
+            return True
+    return False
 
 
 @dataclass
@@ -85,6 +99,8 @@ class VoiceRuntime:
         self.port, self.clock, self.status = port, clock or SystemClock(), status
         self.frames: queue.Queue = queue.Queue()
         self.speaking_line = ""
+        self.lines_played: deque[str] = deque(maxlen=2)
+        """The coach's last two lines: a barge-in utterance made of their words is the coach heard back."""
         self.mode: tuple[str | None, bool] | None = None
         self.timer_seen: tuple[float, str] | None = None
         self.timer_span = 0.0
@@ -135,6 +151,7 @@ class VoiceRuntime:
         speech = self.voice.speech(text)
         self.speaker.play(speech.pcm, speech.sample_rate)
         self.speaking_line = text
+        self.lines_played.append(text)
         if self._turn is not None:
             self._turn.reply_at = self.speaker.first_sound_time or self.clock.now()
             self.turns.append(self._turn)
@@ -186,6 +203,9 @@ class VoiceRuntime:
         answer = heard.answer
         if self.mode and self.mode[1]:
             if answer is None or answer.kind not in BARGE_IN:
+                return
+            if heard_back(heard.text or "", self.lines_played):
+                log.info("barge-in %r ignored: the coach's own line heard back", heard.text)
                 return
             already_paused = answer.kind == "pause" and not coach.may_trigger("pause")
             if already_paused and normalize(self.speaking_line) == normalize(coach.lines.get("paused")):
