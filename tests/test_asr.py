@@ -230,6 +230,19 @@ def test_endpointer_splits_two_utterances():
     assert len(done) == 2
 
 
+def test_a_word_soon_after_a_click_keeps_its_first_sound():
+    """A breath or click just before a word is an utterance of its own; the word that follows within the
+    first one's hangover must still start with its pre-roll, not where the hangover ended (real "five" after
+    a click: its "f" was cut, and Whisper heard "size")."""
+    pcm = read_wav(DATA / "five" / "five_798f702a_nohash_0.wav")
+    ep = Endpointer(start_frames=2, min_voiced=2)  # the Whisper recognizer's endpointing
+    ep.prime(pcm)
+    found = [pcm.find(u) / 32000 for u, _ in ep.feed(pcm) + ep.flush()]
+    onset = 0.48  # the word's first loud frame (the click is at 0.03-0.15 s)
+    assert len(found) == 2 and found[0] < 0.1, found
+    assert onset - found[1] >= 0.15, f"the word's utterance starts {1000 * (onset - found[1]):.0f} ms before it"
+
+
 def test_hear_command_prints_one_json_line_per_file(tmp_path):
     files = [clips("yes", 3)[0], clips("_silence_", 1)[0]]
     out = io.StringIO()

@@ -42,7 +42,8 @@ class Endpointer:
     hangover_frames: int = 10
     """Unvoiced frames in a row (300 ms) that end an utterance."""
     preroll_frames: int = 8
-    """Frames kept before the detected start."""
+    """Frames kept before the detected start (240 ms), also when the last utterance ended within them: a breath
+    or click just before a word must not cut the word's first sound."""
     tail_frames: int = 7
     """Frames of the hangover kept after the speech (about 200 ms)."""
     min_voiced: int = 4
@@ -181,8 +182,9 @@ class Endpointer:
     def _close(self) -> list[tuple[bytes, int]]:
         frames, voiced = self._utt or [], self._voiced
         cut = max(0, self._silent - self.tail_frames)
-        frames = frames[:len(frames) - cut]
         self.reset()
+        self._pre.extend(frames[-self.preroll_frames:])  # the next utterance's pre-roll, if it starts soon
+        frames = frames[:len(frames) - cut]
         return [(b"".join(frames), voiced)] if voiced >= self.min_voiced else []
 
 
