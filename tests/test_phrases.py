@@ -245,6 +245,16 @@ def test_hints_are_the_offered_answers_and_a_malformed_hint_is_refused(phrases, 
             Phrases.load(_write(tmp_path, stop, hints=bad))
 
 
+def test_yes_no_answers_wait_for_the_full_pause_and_a_malformed_list_is_refused(phrases, tmp_path):
+    """Red flags and the therapist's clearance are yes/no: those answers (the kind) are never ended early."""
+    assert phrases.full_pause == {"yesno"}
+    stop = {"global.stop": {"data": [{"sentences": ["stop"]}]}}
+    assert Phrases.load(_write(tmp_path, stop)).full_pause == frozenset()
+    for bad in (["kitchen"], "yesno", {"yesno": True}):
+        with pytest.raises(ValueError, match="full_pause"):
+            Phrases.load(_write(tmp_path, stop, full_pause=bad))
+
+
 def test_load_uses_voicecoach_prompts(tmp_path, monkeypatch):
     _write(tmp_path, {"global.help": {"data": [{"sentences": ["help me"]}]}}, {"global": ["help me"]})
     monkeypatch.setenv("VOICECOACH_PROMPTS", str(tmp_path))

@@ -76,11 +76,14 @@ class Phrases:
         examples: dict[str, list[str]],
         rules: Rules | None = None,
         hints: dict[str, str] | None = None,
+        full_pause: frozenset[str] = frozenset(),
     ) -> None:
         self._table = table  # context -> key -> meaning, global merged into each context
         self._spoken = spoken
         self._examples = examples
         self._hints = hints or {}
+        self.full_pause = full_pause
+        """Answer kinds taken only after the full pause, never at the early check (a correction may follow)."""
         listed = {c: {_key(x) for x in spoken.get(c, []) + spoken.get(GLOBAL, [])} for c in table}
         self._understand = Understander(table, rules or Rules(), self.parse, listed)
 
@@ -118,7 +121,11 @@ class Phrases:
         hints = raw.get("hints") or {}
         if not isinstance(hints, dict) or set(hints) - set(CONTEXTS) or not all(isinstance(h, str) for h in hints.values()):
             raise ValueError(f"{path}: 'hints' must map contexts {CONTEXTS} to one sentence each")
-        phrases = cls(table, {c: sorted(s) for c, s in spoken.items()}, examples, rules, hints)
+        full_pause = raw.get("full_pause") or []
+        kinds = sorted({kind for meanings in table.values() for kind, _ in meanings.values()})
+        if not isinstance(full_pause, list) or set(full_pause) - set(kinds):
+            raise ValueError(f"{path}: 'full_pause' must list answer kinds of {kinds}")
+        phrases = cls(table, {c: sorted(s) for c, s in spoken.items()}, examples, rules, hints, frozenset(full_pause))
         for context, texts in examples.items():
             for text in texts:
                 if phrases.parse(text, context) is None:

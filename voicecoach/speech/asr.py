@@ -87,13 +87,16 @@ class Grammar:
     transcribe freely (Whisper) read their text with it."""
     hints: Mapping[str, str] = field(default_factory=dict)
     """Context -> what came before the answer (``Phrases.hint``): Whisper is prompted with it."""
+    full_pause: frozenset[str] = frozenset()
+    """Answer kinds taken only after the full pause, never at the early check (``Phrases.full_pause``)."""
 
     @classmethod
     def from_phrases(cls, phrases: Phrases) -> Grammar:
         """Each context's sentences plus the global commands, straight from the phrase file."""
         glob = phrases.sentences(GLOBAL)
         sentences = {c: sorted(set(phrases.sentences(c)) | set(glob)) for c in CONTEXTS}
-        return cls(sentences, phrases.parse, phrases.understand, {c: phrases.hint(c) for c in CONTEXTS})
+        return cls(sentences, phrases.parse, phrases.understand, {c: phrases.hint(c) for c in CONTEXTS},
+                   phrases.full_pause)
 
     def strict(self, context: str) -> list[str]:
         """The barge-in grammar: the sentences of ``context`` that mean stop or pause."""
@@ -161,6 +164,7 @@ class Recognizer:
         self.context, self.strict = context, strict
         for name, value in LISTENING[strict].items():
             setattr(self.endpointer, name, value)
+        self._early.clear()  # a check's answer holds in the context it was decoded in only
 
     def accept(self, pcm: bytes) -> Heard | None:
         """Feed 16 kHz mono int16 audio; a Heard when an utterance has ended, else None."""
@@ -175,6 +179,7 @@ class Recognizer:
         ``live``: spend CPU as for audio arriving live (same answers; ``Heard.ms`` is then a live turn's)."""
         self.endpointer.flush()
         self.endpointer.prime(pcm)
+        self._early.clear()
         self.live = live
         try:
             results = [self._decode_timed(u) for u, _ in self.endpointer.feed(pcm) + self.endpointer.flush()]
@@ -194,15 +199,18 @@ class Recognizer:
                   " (barge-in)" if self.strict else "", "whole" if result else "not yet", ms)
         if result is not None:  # kept until the utterance is decoded (a recording may end several first)
             self._early.append((pcm, result, ms))
-        return result is not None
+        return result is not None and result[1].kind not in self.grammar.full_pause  # else: at the full pause
 
     def _decode_timed(self, pcm: bytes) -> Heard:
-        # an early result belongs to the utterance that ended at most the pause (and a sure check's resume) after it
-        gap = (self.endpointer.early_frames + self.endpointer.resume_frames) * FRAME_BYTES
+        # a check's result belongs to the utterance that ended at most the pause (and a sure check's resume) after
+        # it, or, held for the full pause, that kept only the hangover's tail after it
+        ep = self.endpointer
+        gap = max(ep.early_frames + ep.resume_frames, ep.tail_frames - ep.check_frames) * FRAME_BYTES
         early = next((e for e in self._early if pcm.startswith(e[0]) and len(pcm) - len(e[0]) <= gap), None)
         took_early = early is not None
         if took_early:
             self._early.remove(early)
+            took_early = early[1][1].kind not in self.grammar.full_pause  # else held for the full pause
             (text, answer, confidence), ms = early[1], early[2]
         else:
             t = time.perf_counter()
