@@ -132,11 +132,12 @@ def _arrival_ms(rec, speech: bytes, context: str, strict: bool = False):
 
 
 def test_a_sure_whole_answer_ends_before_the_full_pause(rec, tmp_path):
-    """'no' verified and complete: ended at the early check (120 ms of silence), 180 ms before the
-    full hangover would end it; 'continue' too, though no whole other sentence survives the idle
-    grammar's pruning (its margin is taken against the short ones); a barge-in 'stop' after 60 ms;
-    'my' (the start of 'my thigh') is never taken early."""
-    cases = [("no", "yesno", False, 180, ("yesno", "no")), ("continue", "idle", False, 180, ("resume", None)),
+    """'continue' verified and complete: ended at the early check (120 ms of silence), 180 ms before the
+    full hangover would end it, though no whole other sentence survives the idle grammar's pruning (its
+    margin is taken against the short ones); a barge-in 'stop' after 60 ms; 'my' (the start of 'my thigh')
+    is never taken early, nor is 'no' (a yes/no answer waits for the full pause: the phrase file's
+    full_pause)."""
+    cases = [("no", "yesno", False, 0, ("yesno", "no")), ("continue", "idle", False, 180, ("resume", None)),
              ("stop", "yesno", True, 270, ("stop", None)), ("my", "location", False, 0, None)]
     for text, context, strict, gain, expected in cases:
         speech = read_wav(synth(tmp_path, "flite", "slt", text))
