@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from voicecoach.content.phrases import Answer, Phrases
-from voicecoach.speech.asr import Grammar, Heard, opposite, read_wav
+from voicecoach.speech.asr import Grammar, Heard, meaning, opposite, read_wav
 from voicecoach.speech.asr_whisper import WhisperRecognizer, drop_echo
 from voicecoach.speech.whisper_judge import Evidence, WhisperTuning, judge
 from voicecoach.speech.engines import load_recognizer
@@ -40,10 +40,6 @@ def rec(phrases) -> WhisperRecognizer:
     recognizer = load_recognizer(phrases)
     assert recognizer.engine == "whisper", recognizer.choice  # the default whenever its package is installed
     return recognizer
-
-
-def meaning_of(h: Heard):
-    return None if h.answer is None else (h.answer.kind, h.answer.value)
 
 
 def clips(folder: str, n: int) -> list[Path]:
@@ -223,7 +219,7 @@ def test_a_check_made_in_one_context_is_not_an_answer_in_another(rec):
     (a side, "right") must not be reused when the second context's utterance starts the same way."""
     pcm = read_wav(DATA / "right" / "1b4c9b89_nohash_2.wav")
     rec.set_context("side")
-    assert meaning_of(rec.recognize(pcm)) == ("side", "right")
+    assert meaning(rec.recognize(pcm).answer) == ("side", "right")
     rec.set_context("number")
     heard = rec.recognize(pcm)
     assert heard.answer is None or heard.answer.kind != "side", heard

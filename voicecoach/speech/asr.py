@@ -140,7 +140,8 @@ class Recognizer:
         self.strict = False
         self.endpointer = Endpointer(complete=self._complete, **self.endpointing)
         self._extendable: dict[tuple[str, bool, str], bool] = {}
-        self._early: deque[tuple[bytes, tuple[str | None, Answer | None, float], float]] = deque(maxlen=4)
+        self._early: deque[tuple[bytes, tuple[str | None, Answer | None, float], float, bool]] = deque(maxlen=4)
+        """Checks that found a whole answer: (audio so far, decode, ms, held for the full pause)."""
         save = os.environ.get("VOICECOACH_SAVE_UTTERANCES", "").strip()
         self.save_dir: Path | None = Path(save) if save else None
         """Where every decoded utterance is written as a WAV (for debugging and benchmarks), or None."""
@@ -197,9 +198,10 @@ class Recognizer:
         ms = (time.perf_counter() - t) * 1000.0
         log.debug("check after %.2f s of audio%s: %s in %.0f ms", len(pcm) / 2 / SAMPLE_RATE,
                   " (barge-in)" if self.strict else "", "whole" if result else "not yet", ms)
+        held = result is not None and result[1].kind in self.grammar.full_pause  # taken at the full pause
         if result is not None:  # kept until the utterance is decoded (a recording may end several first)
-            self._early.append((pcm, result, ms))
-        return result is not None and result[1].kind not in self.grammar.full_pause  # else: at the full pause
+            self._early.append((pcm, result, ms, held))
+        return result is not None and not held
 
     def _decode_timed(self, pcm: bytes) -> Heard:
         # a check's result belongs to the utterance that ended at most the pause (and a sure check's resume) after
@@ -207,12 +209,11 @@ class Recognizer:
         ep = self.endpointer
         gap = max(ep.early_frames + ep.resume_frames, ep.tail_frames - ep.check_frames) * FRAME_BYTES
         early = next((e for e in self._early if pcm.startswith(e[0]) and len(pcm) - len(e[0]) <= gap), None)
-        took_early = early is not None
-        if took_early:
+        if early is not None:
             self._early.remove(early)
-            took_early = early[1][1].kind not in self.grammar.full_pause  # else held for the full pause
-            (text, answer, confidence), ms = early[1], early[2]
+            (text, answer, confidence), ms, held = early[1:]
         else:
+            held = False
             t = time.perf_counter()
             text, answer, confidence = self.decode(pcm)
             ms = (time.perf_counter() - t) * 1000.0
@@ -221,7 +222,7 @@ class Recognizer:
         if self.save_dir is not None:
             self._save(pcm, text if answer is not None else None)
         return Heard(text if answer is not None else None, answer, round(confidence, 3), self.engine, round(ms, 1),
-                     took_early, text)
+                     early is not None and not held, text)
 
     def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
         """One utterance -> (best text, answer or None when rejected, confidence)."""
