@@ -22,7 +22,7 @@ import pytest
 from voicecoach.content.phrases import Answer, Phrases
 from voicecoach.speech.asr import Grammar, Heard, opposite, read_wav
 from voicecoach.speech.asr_vosk import find_vosk_model
-from voicecoach.speech.endpoint import Endpointer
+from voicecoach.speech.endpoint import Endpointer, levels_db
 from voicecoach.speech.engines import EngineError, load_recognizer
 from voicecoach.speech.hear import hear_main
 
@@ -241,6 +241,22 @@ def test_a_word_soon_after_a_click_keeps_its_first_sound():
     onset = 0.48  # the word's first loud frame (the click is at 0.03-0.15 s)
     assert len(found) == 2 and found[0] < 0.1, found
     assert onset - found[1] >= 0.15, f"the word's utterance starts {1000 * (onset - found[1]):.0f} ms before it"
+
+
+def test_a_fricative_is_no_pause_where_answers_wait_for_the_full_pause(tmp_path):
+    """espeak's "yes... sorry, I misheard, no": the s of "yes", 210 ms of silence and the s of "sorry" are 300 ms
+    without a voiced frame (a fricative is as flat as hiss), which ended the utterance after "yes". Holding on
+    loud unvoiced frames keeps it whole; a pause of silence still ends it, 300 ms after the last sound."""
+    said = read_wav(synth(tmp_path, "espeak-ng", "en-us", "yes... sorry, I misheard, no, I haven't"))
+    pcm = said + bytes(16000)
+    ends = {}
+    for hold in (False, True):
+        ep = Endpointer(start_frames=2, min_voiced=2, hold_on_sound=hold)
+        ep.prime(pcm)
+        ends[hold] = [(pcm.find(u) + len(u)) / 32000 for u, _ in ep.feed(pcm)]
+    last_sound = (np.nonzero(levels_db(said) > 30)[0].max() + 1) * 0.03
+    assert len(ends[False]) >= 2 and ends[False][0] < 1.0, ends  # cut after "yes"
+    assert len(ends[True]) == 1 and 0 <= ends[True][0] - last_sound <= 0.3, (ends, last_sound)
 
 
 def test_hear_command_prints_one_json_line_per_file(tmp_path):

@@ -225,6 +225,19 @@ def test_a_check_made_in_one_context_is_not_an_answer_in_another(rec):
     assert heard.answer is None or heard.answer.kind != "side", heard
 
 
+def test_a_yes_corrected_after_a_short_pause_is_heard_whole(rec, tmp_path):
+    """Where yes/no is asked (red flags, clearance), "yes... sorry, I misheard, no, I haven't" is one answer,
+    the correction: the s sounds around the pause are not taken for silence, as they are elsewhere (an
+    answer there may end early) and over the coach's voice (its own speech would hold the utterance open)."""
+    rec.set_context("yesno")
+    assert rec.endpointer.hold_on_sound
+    heard = rec.recognize(synth(tmp_path, "espeak:en-us", "yes... sorry, I misheard, no, I haven't"))
+    assert meaning(heard.answer) == ("yesno", "no"), heard
+    for context, strict in (("yesno", True), ("number", False), ("location", False)):
+        rec.set_context(context, strict)
+        assert not rec.endpointer.hold_on_sound, (context, strict)
+
+
 def test_silence_gives_no_result_at_all(rec):
     rec.set_context("yesno")
     quiet = np.random.default_rng(0).normal(0, 30, 16000 * 3).astype(np.int16).tobytes()

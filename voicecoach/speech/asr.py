@@ -140,6 +140,7 @@ class Recognizer:
         self.strict = False
         self.endpointer = Endpointer(complete=self._complete, **self.endpointing)
         self._extendable: dict[tuple[str, bool, str], bool] = {}
+        self._waits: dict[str, bool] = {}
         self._early: deque[tuple[bytes, tuple[str | None, Answer | None, float], float, bool]] = deque(maxlen=4)
         """Checks that found a whole answer: (audio so far, decode, ms, held for the full pause)."""
         save = os.environ.get("VOICECOACH_SAVE_UTTERANCES", "").strip()
@@ -165,6 +166,7 @@ class Recognizer:
         self.context, self.strict = context, strict
         for name, value in LISTENING[strict].items():
             setattr(self.endpointer, name, value)
+        self.endpointer.hold_on_sound = not strict and self.waits_for_full_pause(context)
         self._early.clear()  # a check's answer holds in the context it was decoded in only
 
     def accept(self, pcm: bytes) -> Heard | None:
@@ -232,6 +234,14 @@ class Recognizer:
         """``decode(pcm)`` when it is an answer the engine is sure of and no longer sentence of the
         context starts with it (the person has finished); else None and the endpointer waits on."""
         return None
+
+    def waits_for_full_pause(self, context: str) -> bool:
+        """Whether some answers of ``context`` are taken only after the full pause (``Grammar.full_pause``)."""
+        if context not in self._waits:
+            parse, kinds = self.grammar.parse, self.grammar.full_pause
+            self._waits[context] = any(getattr(parse(s, context), "kind", None) in kinds
+                                       for s in self.grammar.sentences[context])
+        return self._waits[context]
 
     def extendable(self, text: str) -> bool:
         """Whether a longer sentence of the current context (strict: of stop/pause) that starts with

@@ -75,6 +75,11 @@ class Endpointer:
     """Frames after a sure check within which speech may go on without voiding its yes; the utterance then ends
     after ``early_frames`` of silence, with the check's answer (barge-in: flite's "pau... s", the word's last
     sound after what the endpointer took for a pause, was checked twice and cut 180-220 ms after its end)."""
+    hold_on_sound: bool = False
+    """Within an utterance, a frame loud enough for speech but not voiced (a fricative: the "s" of "sorry" is as
+    flat as hiss) neither goes on with it nor counts toward its pause. Set where answers wait for the full pause
+    (yes/no): espeak's "yes... sorry, I misheard, no" was cut after "yes" (the s of "yes", 210 ms of silence and
+    the s of "sorry" made 300 ms without a voiced frame) and taken as yes."""
     complete: Callable[[bytes], bool] | None = None
     """Asked once per pause, at ``check_frames``, with the utterance so far: True ends it at ``early_frames``."""
 
@@ -119,7 +124,8 @@ class Endpointer:
         if len(levels):
             self.floor_db = float(np.percentile(levels, 5))
 
-    def _voiced_frame(self, frame: bytes) -> bool:
+    def _voiced_frame(self, frame: bytes) -> tuple[bool, bool]:
+        """(voiced, loud): loud enough for speech, and voiced as well (VAD, a peaky spectrum)."""
         level = self.level_db(frame)
         if self.floor_db is None:
             self.floor_db = level
@@ -129,8 +135,8 @@ class Endpointer:
             self.floor_db += 0.01  # slow rise: about 0.3 dB per second
         if self._utt is not None:
             self._peak_db = max(self._peak_db, level)
-        return (level > max(self.floor_db + self.margin_db, 30.0, self._peak_db - self.max_below_peak_db)
-                and self._vad.is_speech(frame, SAMPLE_RATE) and self.flatness(frame) < self.max_flatness)
+        loud = level > max(self.floor_db + self.margin_db, 30.0, self._peak_db - self.max_below_peak_db)
+        return loud and self._vad.is_speech(frame, SAMPLE_RATE) and self.flatness(frame) < self.max_flatness, loud
 
     def feed(self, pcm: bytes) -> list[tuple[bytes, int]]:
         """Add audio; return (utterance audio, voiced frames) for every utterance that ended."""
@@ -138,7 +144,7 @@ class Endpointer:
         done = []
         while len(self._buf) >= FRAME_BYTES:
             frame, self._buf = self._buf[:FRAME_BYTES], self._buf[FRAME_BYTES:]
-            voiced = self._voiced_frame(frame)
+            voiced, loud = self._voiced_frame(frame)
             if self._utt is None:
                 self._pre.append(frame)
                 self._recent.append(voiced)
@@ -149,7 +155,10 @@ class Endpointer:
                 continue
             self._utt.append(frame)
             self._voiced += voiced
-            self._silent = 0 if voiced else self._silent + 1
+            if voiced:
+                self._silent = 0
+            elif not (loud and self.hold_on_sound):
+                self._silent += 1
             if self._silent >= self.hangover_frames or len(self._utt) >= self.max_frames or self._whole():
                 done.extend(self._close())
         return done
