@@ -238,6 +238,24 @@ def test_a_yes_corrected_after_a_short_pause_is_heard_whole(rec, tmp_path):
         assert not rec.endpointer.hold_on_sound, (context, strict)
 
 
+def test_a_long_transcript_keeps_only_the_steps_the_judgement_reads(rec, tmp_path):
+    """Each decoder step has 51,864 log probabilities: a long utterance keeps those of its first word and of the
+    short answers' depth, not one per transcript token (a 9 s transcript's raised peak RSS by 36 MB), and its
+    first word's probability is the same as from every step."""
+    speech = synth(tmp_path, "espeak:en-us", "my back hurts when I bend forward and it goes down into my thigh "
+                                             "and sometimes all the way to my foot when I sit for a long time")
+    rec.set_context("pain")
+    ev, encoded, logp, ids = rec.listen(speech)
+    assert len(ids) > 20, ev.text
+    assert len(logp) == rec.short().depth < 12, (len(logp), len(ids))
+    full = rec.model.generate(encoded, [rec.prompt()], beam_size=1, max_length=200, return_logits_vocab=True,
+                              repetition_penalty=rec.tuning.repetition_penalty,
+                              no_repeat_ngram_size=rec.tuning.no_repeat_ngram)[0]
+    assert full.sequences_ids[0][: len(logp)] == ids[: len(logp)]  # greedy: the same start
+    every = log_softmax(np.asarray(full.logits[0]).astype(np.float64))
+    assert np.allclose(every[: len(logp)], logp)
+
+
 def test_silence_gives_no_result_at_all(rec):
     rec.set_context("yesno")
     quiet = np.random.default_rng(0).normal(0, 30, 16000 * 3).astype(np.int16).tobytes()

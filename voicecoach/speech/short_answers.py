@@ -44,6 +44,11 @@ class ShortAnswers:
     last_words: dict[tuple, frozenset[str]]
     """Meaning -> the last words of its two-word sentences ("mckenzie", "extension" for the extension program)."""
 
+    @property
+    def depth(self) -> int:
+        """Decoder steps that scoring reads: the longest spelling's tokens and the step after its last."""
+        return max((len(tokens) for _, tokens in self.tokens), default=0) + 1
+
     @classmethod
     def build(cls, grammar: Grammar, context: str, strict: bool, encode, max_words: int) -> ShortAnswers:
         """The short answers of ``context``; ``encode``: text -> token ids."""
