@@ -78,6 +78,17 @@ def test_the_coach_s_own_words_heard_back_as_stop_do_not_cut_it(tmp_path):
     assert stopped == 1 and state == "ended"
 
 
+def test_a_count_heard_back_in_digits_is_the_coach_s_own_voice(tmp_path):
+    """Whisper writes the coach's counting ("Eight. Hold.") as "8 Hold, 8", and the barge-in scores took it as
+    pause (coach lines streamed through barge-in: "Three." -> "3", "Eight." -> "8"): a number is the same word
+    in digits. The patient's "pause" over the count still pauses."""
+    for said, line in (("8 Hold, 8", "Eight. Hold."), ("3", "Three.")):
+        state, stopped, next_line, _ = over_the_coach(tmp_path, ["start session"], said, line, "pause")
+        assert (state, stopped, next_line) == ("screening", 0, True), said
+    state, stopped, _, _ = over_the_coach(tmp_path, ["start session"], "Pause.", "Eight. Hold.", "pause")
+    assert (state, stopped) == ("paused", 1)
+
+
 def test_stop_while_paused_still_cuts_the_coach_and_ends(tmp_path):
     state, stopped, _, _ = over_the_coach(tmp_path, ["start session", "pause"], "stop", line=LINES.get("paused"))
     assert stopped == 1 and state == "ended"

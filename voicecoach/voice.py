@@ -20,6 +20,7 @@ from typing import Any
 from .audio.devices import AudioError
 from .coach.clock import SystemClock
 from .coach.coach import Coach
+from .content.answer import spelled
 from .content.phrases import normalize
 
 log = logging.getLogger("voicecoach")
@@ -42,12 +43,13 @@ hears that the coach stopped (an outside client timing the cut needs that gap to
 def heard_back(text: str, lines: Iterable[str]) -> bool:
     """Whether a barge-in transcript is the coach's own line heard through a loudspeaker: its words, each once,
     in order, are a run of one line's words, none of them "stop" or "pause" ("Prop yourself, prop", scored as
-    stop, while the coach says "Prop yourself up on your elbows."). A patient's "stop" always counts."""
-    words = list(dict.fromkeys(normalize(text).split()))
+    stop, while the coach says "Prop yourself up on your elbows."; "8 Hold, 8", scored as pause, while it says
+    "Eight. Hold."). A patient's "stop" always counts."""
+    words = list(dict.fromkeys(spelled(text).split()))
     if not words or set(words) & set(BARGE_IN):
         return False
     for line in lines:
-        said = normalize(line).split()
+        said = spelled(line).split()
         if any(said[i:i + len(words)] == words for i in range(len(said) - len(words) + 1)):
             return True
     return False

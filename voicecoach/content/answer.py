@@ -35,6 +35,15 @@ def normalize(text: str) -> str:
     return " ".join(text.split())
 
 
+DIGITS: tuple[str, ...] = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+"""Number words by value: Whisper writes "3" where "three" was said."""
+
+
+def spelled(text: str) -> str:
+    """``normalize(text)`` with the numbers 0-10 as words ("8 Hold, 8" -> "eight hold eight")."""
+    return " ".join(DIGITS[int(w)] if w.isdigit() and int(w) < len(DIGITS) else w for w in normalize(text).split())
+
+
 def shown(answer: Answer | None) -> object:
     """An answer as `hear` and `understand` print it: the value ("yes", 7, "thigh"), a command's name, or None."""
     if answer is None:

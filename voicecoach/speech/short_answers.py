@@ -12,12 +12,12 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+from ..content.answer import DIGITS
 from ..content.phrases import Answer, normalize
 from .asr import Grammar, meaning, opposite
 from .sounds import sound_distance
 from .whisper_judge import words_said
 
-DIGITS = "zero one two three four five six seven eight nine ten".split()
 
 
 def spellings(sentence: str) -> list[str]:
