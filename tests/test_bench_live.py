@@ -36,6 +36,28 @@ def test_a_wait_past_the_deadline_says_what_it_waited_for():
     assert time.monotonic() - t < 2
 
 
+def test_the_peak_rss_rise_says_what_the_coach_was_doing(monkeypatch):
+    """A peak RSS that rises between two samples is kept with the coach's events of that time (a spike shorter
+    than the 0.25 s samples of RSS was seen once, with nothing to tell its cause); a small rise is not."""
+    coach = CoachProcess.__new__(CoachProcess)  # no process: /proc figures given
+    coach.t0, coach._sampled_at, coach.peak_rss_mb, coach.max_rss_mb, coach.peak_rose = 100.0, 100.0, 0.0, 0.0, None
+    coach.events = [{"event": "say", "state": "introducing", "t": 110.0, "text": "Lie face down."},
+                    {"event": "heard", "state": "exercising", "t": 111.9, "text": "it's the same"},
+                    {"event": "say", "state": "exercising", "t": 112.2, "text": "Eight."}]
+    figures = iter([(300.0, 350.0), (300.0, 352.0), (310.0, 461.0), (300.0, 463.0)])
+    monkeypatch.setattr(coach, "pids", lambda: [1])
+    monkeypatch.setattr("builtins.open", lambda *a, **k: __import__("io").StringIO(
+        "VmRSS:\t{} kB\nVmHWM:\t{} kB\n".format(*(int(1024 * x) for x in next(figures)))))
+    for now in (105.0, 111.75, 112.0, 112.25):
+        monkeypatch.setattr("voicecoach.bench.live_coach.time.monotonic", lambda now=now: now)
+        coach.memory()
+    assert coach.peak_rise() == {"mb": 463, "from_s": 11.75, "to_s": 12.0, "events": [
+        "heard (exercising) it's the same"]}
+    out = {"sessions": [{"run": 0, "peak_rss_rise": coach.peak_rise()}]}
+    assert live_notes(out)[-1] == ("Peak RSS last raised (run: MB, seconds from its start, the coach's events then): "
+                                   "1) 463 MB at 11.8-12.0 s: heard (exercising) it's the same")
+
+
 @pytest.mark.parametrize("late", [False, True])
 def test_the_session_follows_the_coach_and_ends(late, monkeypatch):
     """A stand-in coach that hears every "pause" only after its line has ended (late) or over it: the

@@ -225,6 +225,7 @@ def _run(audio: VirtualAudio, work: Path, root: Path, cache: Path, plan: LivePla
                 out["not_understood"][text] = out["not_understood"].get(text, 0) + k
             out["events"] += [{**e, "run": n} for e in proc.compact_events()]
             part["peak_rss_mb"] = max(part.get("peak_rss_mb") or 0, proc.peak_rss_mb) or None
+            part["peak_rss_rise"] = proc.peak_rise()
             proc.stop()
             n_cache = len(list(cache.glob("*.pcm")))  # lines the warm coach still had to synthesize
             part["lines_synthesized_by_coach"] = len(list((home / "tts").glob("*.pcm"))) - n_cache

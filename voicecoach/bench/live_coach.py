@@ -21,6 +21,16 @@ REPO = Path(__file__).resolve().parents[2]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 KEEP_EVENTS = 400
 """Events kept for the JSON (the last ones), to see what the coach did when a part went wrong."""
+PEAK_STEP_MB = 5.0
+"""A rise of the peak RSS this large between two samples is remembered (``peak_rise``): what the coach was
+doing when it reached its peak."""
+
+
+def events_between(events: list[dict], start: float, end: float, before_s: float = 0.5) -> list[dict]:
+    """The events whose time ``t`` falls between ``start - before_s`` and ``end``; else the last one before."""
+    timed = [e for e in events if isinstance(e.get("t"), (int, float)) and e["t"] <= end]
+    near = [e for e in timed if e["t"] >= start - before_s]
+    return near or timed[-1:]
 
 
 def coach_args(input_device: str, output_device: str) -> list[str]:
@@ -56,6 +66,9 @@ class CoachProcess:
         self._lines: queue.Queue = queue.Queue()
         self.peak_rss_mb = 0.0
         self.max_rss_mb = 0.0
+        self.peak_rose: tuple[float, float] | None = None
+        """The two samples (monotonic times) between which the peak RSS last rose by ``PEAK_STEP_MB`` or more."""
+        self._sampled_at = self.t0
         self._sampling = True
         threading.Thread(target=self._pump, daemon=True).start()
         threading.Thread(target=self._sample_memory, daemon=True).start()
@@ -187,9 +200,22 @@ class CoachProcess:
                             hwm += int(line.split()[1]) / 1024
             except OSError:
                 pass
+        now = time.monotonic()
+        if hwm >= self.peak_rss_mb + PEAK_STEP_MB:
+            self.peak_rose = (self._sampled_at, now)
+        self._sampled_at = now
         self.max_rss_mb = max(self.max_rss_mb, rss)
         self.peak_rss_mb = max(self.peak_rss_mb, hwm)
         return rss, hwm
+
+    def peak_rise(self) -> dict | None:
+        """When the peak RSS was last raised (seconds from the start) and the coach's events then."""
+        if self.peak_rose is None:
+            return None
+        start, end = self.peak_rose
+        return {"mb": round(self.peak_rss_mb), "from_s": round(start - self.t0, 2), "to_s": round(end - self.t0, 2),
+                "events": [f"{e.get('event')} ({e.get('state')}) {e.get('text') or ''}".strip()[:70]
+                           for e in events_between(self.events, start, end)][-4:]}
 
     def loaded(self, name: str) -> bool:
         """True if a shared library whose path contains ``name`` is mapped into the process."""

@@ -121,6 +121,11 @@ def live_notes(live: dict | None) -> list[str]:
                    f"silent): {b.get('n')} timed of "
                    f"{b['attempts']} said, {b['missed']} not timed; p95 {_ms(b.get('p95_s'))}; end of speech -> "
                    f"barge_in event median {_ms(b.get('event_median_s'))}")
+    rises = [(s["run"], s["peak_rss_rise"]) for s in live.get("sessions") or [] if s.get("peak_rss_rise")]
+    if rises:
+        out.append("Peak RSS last raised (run: MB, seconds from its start, the coach's events then): " + "; ".join(
+            f"{n + 1}) {r['mb']} MB at {r['from_s']:.1f}-{r['to_s']:.1f} s: {' / '.join(r['events']) or '-'}"
+            for n, r in rises))
     if live.get("notes"):
         out.append(f"Off the script ({len(live['notes'])}): " + "; ".join(live["notes"][:8]))
     return out
