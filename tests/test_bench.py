@@ -24,6 +24,8 @@ from voicecoach.bench.phrasings import expected, load, score, text_figures
 from voicecoach.bench.report import table
 from voicecoach.content.answer import shown
 from voicecoach.content.phrases import Phrases
+from voicecoach.speech.asr import LISTENING
+from voicecoach.speech.endpoint import FRAME_MS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -276,7 +278,10 @@ def test_quick_benchmark_reports_every_engine_side_by_side(tmp_path):
         assert t["heard"] and 0 < t["recognized_s"] < t["latency_s"] and 0 < t["output_s"] < 2, t
     assert 0 < live["response"]["median_s"] <= live["response"]["p95_s"] < 10
     assert live["barge_in"]["n"] >= 1, live["notes"]
-    assert all(0 < b["event_s"] and b["heard"] for b in live["barge_ins"] if not b["missed"])
+    # a barge-in follows the word said; its check may end it before the word's last sound, which barge-in lets
+    # come within resume_frames (flite's "pau... s": the event came 11 ms before the bench's end-of-speech mark)
+    early_s = LISTENING[True]["resume_frames"] * FRAME_MS / 1000
+    assert all(-early_s < b["event_s"] and b["heard"] for b in live["barge_ins"] if not b["missed"]), live["barge_ins"]
     assert 0 < live["barge_in"]["median_s"] < 10
     assert {"heard", "say", "barge_in", "listening"} <= {e["event"] for e in live["events"]}
     assert 0 <= live["idle"]["cpu_percent"] < 200 and 0 <= live["session"]["cpu_percent"] < 200
