@@ -111,6 +111,16 @@ def test_start_session_uses_the_last_sessions_program(simulate):
     assert second["summary"]["program"] == "easy"
 
 
+@pytest.mark.parametrize("phrase", ["carry on", "let's keep going", "continue"])
+def test_carrying_on_before_a_session_starts_one_where_the_last_left_off(simulate, phrase):
+    """Resuming means the paused exercise in a session; before one, "carry on" is "start session" (it was
+    "Sorry, I didn't catch that")."""
+    simulate(["start easy", "stop"])
+    out = simulate([phrase, "stop"], now=SAME_DAY_LATER)
+    assert out["summary"]["program"] == "easy" and out["summary"]["session_id"] == 2
+    assert LINES.get("session_start", program=LIB.programs["easy"].name) in texts(out)
+
+
 # =============================================================================== screening
 
 def screening_asked(out: dict) -> list[str]:

@@ -212,8 +212,9 @@ class Coach(ExerciseSteps):
         return summary_sentences(summary, self.lines, self.library, self.program)
 
     def begin_session(self, event) -> None:
-        self.resuming = self.answer.value == "session"
-        self.program = self._chosen_program(self.answer.value)
+        wanted = self.answer.value if self.answer.kind == "start" else "session"  # "carry on": as "start session"
+        self.resuming = wanted == "session"
+        self.program = self._chosen_program(wanted)
         started = self.clock.wall()
         session_id = self.history.start_session(self.program.id, started)
         self.record = SessionRecord(session_id, self.program.id, self.program.name, started, self.program.rule)
