@@ -155,6 +155,11 @@ class Phrases:
         self._check(context)
         return list(self._spoken[context])
 
+    def kinds(self, context: str) -> frozenset[str]:
+        """The kinds of answer ``context`` accepts, global commands included ("yesno", "stop", ...)."""
+        self._check(context)
+        return frozenset(kind for kind, _ in self._table[context].values())
+
     def hint(self, context: str) -> str:
         """What a recognizer may be told came before an answer in ``context`` (its offered choices), or ""."""
         self._check(context)

@@ -89,6 +89,8 @@ class Grammar:
     """Context -> what came before the answer (``Phrases.hint``): Whisper is prompted with it."""
     full_pause: frozenset[str] = frozenset()
     """Answer kinds taken only after the full pause, never at the early check (``Phrases.full_pause``)."""
+    full_pause_contexts: frozenset[str] = frozenset()
+    """Contexts that accept such answers (there the endpointer holds on unvoiced sound, ``hold_on_sound``)."""
 
     @classmethod
     def from_phrases(cls, phrases: Phrases) -> Grammar:
@@ -96,7 +98,7 @@ class Grammar:
         glob = phrases.sentences(GLOBAL)
         sentences = {c: sorted(set(phrases.sentences(c)) | set(glob)) for c in CONTEXTS}
         return cls(sentences, phrases.parse, phrases.understand, {c: phrases.hint(c) for c in CONTEXTS},
-                   phrases.full_pause)
+                   phrases.full_pause, frozenset(c for c in CONTEXTS if phrases.kinds(c) & phrases.full_pause))
 
     def strict(self, context: str) -> list[str]:
         """The barge-in grammar: the sentences of ``context`` that mean stop or pause."""
@@ -140,7 +142,6 @@ class Recognizer:
         self.strict = False
         self.endpointer = Endpointer(complete=self._complete, **self.endpointing)
         self._extendable: dict[tuple[str, bool, str], bool] = {}
-        self._waits: dict[str, bool] = {}
         self._early: deque[tuple[bytes, tuple[str | None, Answer | None, float], float, bool]] = deque(maxlen=4)
         """Checks that found a whole answer: (audio so far, decode, ms, held for the full pause)."""
         save = os.environ.get("VOICECOACH_SAVE_UTTERANCES", "").strip()
@@ -166,7 +167,7 @@ class Recognizer:
         self.context, self.strict = context, strict
         for name, value in LISTENING[strict].items():
             setattr(self.endpointer, name, value)
-        self.endpointer.hold_on_sound = not strict and self.waits_for_full_pause(context)
+        self.endpointer.hold_on_sound = not strict and context in self.grammar.full_pause_contexts
         self._early.clear()  # a check's answer holds in the context it was decoded in only
 
     def accept(self, pcm: bytes) -> Heard | None:
@@ -234,14 +235,6 @@ class Recognizer:
         """``decode(pcm)`` when it is an answer the engine is sure of and no longer sentence of the
         context starts with it (the person has finished); else None and the endpointer waits on."""
         return None
-
-    def waits_for_full_pause(self, context: str) -> bool:
-        """Whether some answers of ``context`` are taken only after the full pause (``Grammar.full_pause``)."""
-        if context not in self._waits:
-            parse, kinds = self.grammar.parse, self.grammar.full_pause
-            self._waits[context] = any(getattr(parse(s, context), "kind", None) in kinds
-                                       for s in self.grammar.sentences[context])
-        return self._waits[context]
 
     def extendable(self, text: str) -> bool:
         """Whether a longer sentence of the current context (strict: of stop/pause) that starts with
