@@ -259,6 +259,28 @@ def test_a_fricative_is_no_pause_where_answers_wait_for_the_full_pause(tmp_path)
     assert len(ends[True]) == 1 and 0 <= ends[True][0] - last_sound <= 0.3, (ends, last_sound)
 
 
+def test_what_fades_after_an_early_end_starts_no_utterance_of_its_own(tmp_path):
+    """An answer ended early (120 ms into what the 35 dB gate calls its fading end) may go on sounding: what
+    follows within 300 ms more than 35 dB under its loudest frame (here the answer again, 36 dB down) is not
+    the start of the next utterance (the echo test's "my calf" left the rest of its "f" so, heard on its own as
+    "S, F."). The same said 0 or 12 dB down, an ordinary next word, still starts one."""
+    said = np.frombuffer(read_wav(synth(tmp_path, "flite", "slt", "my calf")), np.int16).astype(np.float64)
+    loudest = int(np.abs(said).argmax())
+    said = said[loudest - 8000:loudest + 8000]  # "my calf" and 170 ms after it: the copy's "my" follows soon
+    quiet = np.random.default_rng(1).normal(0, 2, 8000)
+    found = {}
+    for fade in (0, 10):
+        for down_db in (0, 12, 36):
+            pcm = np.concatenate([quiet, said, said * 10 ** (-down_db / 20), quiet])
+            pcm = (pcm + np.random.default_rng(2).normal(0, 2, len(pcm))).astype(np.int16).tobytes()
+            ep = Endpointer(complete=lambda utt: True, fade_frames=fade)
+            ep.prime(quiet.astype(np.int16).tobytes())
+            found[fade, down_db] = len([u for i in range(0, len(pcm), 960) for u in ep.feed(pcm[i:i + 960])]
+                                       + ep.flush())
+    assert found[10, 0] == found[10, 12] == 2, found
+    assert found[10, 36] == 1 < found[0, 36], found
+
+
 def test_hear_command_prints_one_json_line_per_file(tmp_path):
     files = [clips("yes", 3)[0], clips("_silence_", 1)[0]]
     out = io.StringIO()

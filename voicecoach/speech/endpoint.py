@@ -80,6 +80,11 @@ class Endpointer:
     flat as hiss) neither goes on with it nor counts toward its pause. Set where answers wait for the full pause
     (yes/no): espeak's "yes... sorry, I misheard, no" was cut after "yes" (the s of "yes", 210 ms of silence and
     the s of "sorry" made 300 ms without a voiced frame) and taken as yes."""
+    fade_frames: int = 10
+    """For this many frames (300 ms) after an utterance ends, sound more than ``max_below_peak_db`` (as set when it
+    ended) below its loudest frame is its fading end, not the start of the next one, whatever the settings are
+    now: flite's "my calf", ended early, left the "f" of "calf" (VAD speech, not flat) to barge-in listening,
+    which has no such gate, and it was heard as an utterance of its own ("S, F.")."""
     complete: Callable[[bytes], bool] | None = None
     """Asked once per pause, at ``check_frames``, with the utterance so far: True ends it at ``early_frames``."""
 
@@ -87,6 +92,7 @@ class Endpointer:
         self._vad = webrtcvad.Vad(self.vad_mode)
         self._buf = b""
         self.floor_db: float | None = None
+        self._fade_db, self._fade_left = -math.inf, 0  # the last utterance's fading-end gate (kept by reset)
         self.reset()
 
     def reset(self) -> None:
@@ -120,6 +126,7 @@ class Endpointer:
     def prime(self, pcm: bytes) -> None:
         """Start afresh on a whole recording: a new VAD, the noise floor from its quietest frames."""
         self._vad = webrtcvad.Vad(self.vad_mode)
+        self._fade_db, self._fade_left = -math.inf, 0
         levels = levels_db(pcm)
         if len(levels):
             self.floor_db = float(np.percentile(levels, 5))
@@ -133,9 +140,14 @@ class Endpointer:
             self.floor_db = level
         else:
             self.floor_db += 0.01  # slow rise: about 0.3 dB per second
+        gate = self._peak_db - self.max_below_peak_db
         if self._utt is not None:
             self._peak_db = max(self._peak_db, level)
-        loud = level > max(self.floor_db + self.margin_db, 30.0, self._peak_db - self.max_below_peak_db)
+            gate = self._peak_db - self.max_below_peak_db
+        elif self._fade_left > 0:
+            self._fade_left -= 1
+            gate = self._fade_db
+        loud = level > max(self.floor_db + self.margin_db, 30.0, gate)
         return loud and self._vad.is_speech(frame, SAMPLE_RATE) and self.flatness(frame) < self.max_flatness, loud
 
     def feed(self, pcm: bytes) -> list[tuple[bytes, int]]:
@@ -191,6 +203,7 @@ class Endpointer:
     def _close(self) -> list[tuple[bytes, int]]:
         frames, voiced = self._utt or [], self._voiced
         cut = max(0, self._silent - self.tail_frames)
+        self._fade_db, self._fade_left = self._peak_db - self.max_below_peak_db, self.fade_frames
         self.reset()
         self._pre.extend(frames[-self.preroll_frames:])  # the next utterance's pre-roll, if it starts soon
         frames = frames[:len(frames) - cut]
