@@ -39,6 +39,8 @@ EVERYDAY = [
     ("pain", "plus it hurts", "worse"),
     # fillers and extra words
     ("idle", "um, okay, let's get going then", "session"),
+    ("idle", "right, I'm on the floor, here we go", "session"),
+    ("number", "Finish.", "done"),  # Whisper's "finished", said alone
     ("idle", "can we do the McKenzie ones today", "extension"),
     ("idle", "begin flexion, begin flexion, begin", "flexion"),  # Whisper repeats the start: the program wins
     ("idle", "how did I do last time?", "last_session"),
@@ -91,6 +93,8 @@ ASK_AGAIN = [
     ("side", "is it the same as yesterday?", None),
     ("yesno", "my mum had cancer", "not understood"),
     ("location", "the dog is barking", "not understood"),
+    ("number", "I didn't finish", "not understood"),  # "finish" is the done command said alone only
+    ("yesno", "I'm lying down", "not understood"),  # ready to start in idle only
     ("pain", "", "nothing said"),
 ]
 
