@@ -126,6 +126,7 @@ def test_negation_changes_what_a_pain_answer_means(phrases, text, expected):
     ("I fell last week", "yes"), ("I haven't had any falls", "no"), ("no fever, no falls", "no"),
     ("I don't have a fever and I fell last week", "yes"),  # a red-flag yes is never outvoted by a cue
     ("no, but I did fall", None),                          # a plain "no" against a red-flag cue: ask again
+    ("I had lymphoma as a kid", "yes"), ("I've never had leukaemia", "no"),  # a cancer named is a cancer
 ])
 def test_red_flag_answers_lean_to_the_safe_side(phrases, text, expected):
     assert shown(phrases.understand(text, "yesno").answer) == expected
