@@ -89,6 +89,19 @@ def test_a_count_heard_back_in_digits_is_the_coach_s_own_voice(tmp_path):
     assert (state, stopped) == ("paused", 1)
 
 
+def test_a_word_of_the_coach_s_line_in_a_transcript_scored_as_a_command_is_its_echo(tmp_path):
+    """The echo end-to-end test's coach paused its own session: "Hold for six seconds." came back as "Hold first,
+    hold", which names no command but was scored as pause. A transcript taken from the scores that shares a word
+    with the line being said is its echo; one that names the command ("Hold on.") still pauses, and so does a
+    scored one that shares no word with it ("Paul's." for "pause")."""
+    line = "Hold for six seconds."
+    state, stopped, next_line, _ = over_the_coach(tmp_path, ["start session"], "Hold first, hold", line, "pause")
+    assert (state, stopped, next_line) == ("screening", 0, True)
+    for said in ("Hold on.", "Paul's."):
+        state, stopped, _, _ = over_the_coach(tmp_path, ["start session"], said, line, "pause")
+        assert (state, stopped) == ("paused", 1), said
+
+
 def test_stop_while_paused_still_cuts_the_coach_and_ends(tmp_path):
     state, stopped, _, _ = over_the_coach(tmp_path, ["start session", "pause"], "stop", line=LINES.get("paused"))
     assert stopped == 1 and state == "ended"

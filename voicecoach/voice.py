@@ -20,7 +20,7 @@ from typing import Any
 from .audio.devices import AudioError
 from .coach.clock import SystemClock
 from .coach.coach import Coach
-from .content.answer import spelled
+from .content.answer import GLOBAL, spelled
 from .content.phrases import normalize
 
 log = logging.getLogger("voicecoach")
@@ -40,17 +40,27 @@ AFTER_BARGE_IN_S = 0.4
 hears that the coach stopped (an outside client timing the cut needs that gap too)."""
 
 
-def heard_back(text: str, lines: Iterable[str]) -> bool:
+COMMON_WORDS = frozenset("and the with you your for but are was this its from into then now all can will not".split())
+"""Words too common to tell a transcript's source by."""
+
+
+def heard_back(text: str, lines: Iterable[str], named: bool = True) -> bool:
     """Whether a barge-in transcript is the coach's own line heard through a loudspeaker: its words, each once,
     in order, are a run of one line's words, none of them "stop" or "pause" ("Prop yourself, prop", scored as
     stop, while the coach says "Prop yourself up on your elbows."; "8 Hold, 8", scored as pause, while it says
-    "Eight. Hold."). A patient's "stop" always counts."""
+    "Eight. Hold."). A transcript that does not name the command itself (``named``: it was taken from the
+    scores) is the coach's as soon as one of its words of three letters or more, bar ``COMMON_WORDS``, is a word
+    of the line: "Hold first, hold", scored as pause over "Hold for six seconds.", paused the echo end-to-end
+    test's session. A patient's "stop" always counts."""
     words = list(dict.fromkeys(spelled(text).split()))
     if not words or set(words) & set(BARGE_IN):
         return False
+    telling = {w for w in words if len(w) >= 3} - COMMON_WORDS
     for line in lines:
         said = spelled(line).split()
         if any(said[i:i + len(words)] == words for i in range(len(said) - len(words) + 1)):
+            return True
+        if not named and telling & set(said):
             return True
     return False
 
@@ -206,7 +216,8 @@ class VoiceRuntime:
         if self.mode and self.mode[1]:
             if answer is None or answer.kind not in BARGE_IN:
                 return
-            if heard_back(heard.text or "", self.lines_played):
+            said = coach.phrases.understand(heard.text or "", GLOBAL).answer
+            if heard_back(heard.text or "", self.lines_played, named=said is not None and said.kind == answer.kind):
                 log.info("barge-in %r ignored: the coach's own line heard back", heard.text)
                 return
             already_paused = answer.kind == "pause" and not coach.may_trigger("pause")
