@@ -83,8 +83,8 @@ class Endpointer:
     fade_frames: int = 10
     """For this many frames (300 ms) after an utterance ends, sound more than ``max_below_peak_db`` (as set when it
     ended) below its loudest frame is its fading end, not the start of the next one, whatever the settings are
-    now: flite's "my calf", ended early, left the "f" of "calf" (VAD speech, not flat) to barge-in listening,
-    which has no such gate, and it was heard as an utterance of its own ("S, F.")."""
+    now: flite's "my calf", ended early, left the rest of its "f" (VAD speech, not flat); with the gate gone with
+    the utterance, those frames started one of their own, heard "S, F."."""
     complete: Callable[[bytes], bool] | None = None
     """Asked once per pause, at ``check_frames``, with the utterance so far: True ends it at ``early_frames``."""
 
@@ -140,11 +140,11 @@ class Endpointer:
             self.floor_db = level
         else:
             self.floor_db += 0.01  # slow rise: about 0.3 dB per second
-        gate = self._peak_db - self.max_below_peak_db
+        gate = -math.inf
         if self._utt is not None:
             self._peak_db = max(self._peak_db, level)
             gate = self._peak_db - self.max_below_peak_db
-        elif self._fade_left > 0:
+        elif self._fade_left > 0:  # just after an utterance: its fading end
             self._fade_left -= 1
             gate = self._fade_db
         loud = level > max(self.floor_db + self.margin_db, 30.0, gate)
