@@ -7,6 +7,7 @@ dangerous confusion (yes/no, left/right, up/down, far digits) fails at once.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ import pytest
 from voicecoach.content.phrases import Answer, Phrases
 from voicecoach.speech.asr import Grammar, Heard, meaning, opposite, read_wav
 from voicecoach.speech.asr_whisper import WhisperRecognizer, drop_echo
-from voicecoach.speech.whisper_judge import Evidence, WhisperTuning, judge
+from voicecoach.speech.whisper_judge import Evidence, WhisperTuning, judge, one_reading
 from voicecoach.speech.engines import load_recognizer
 from voicecoach.speech.whisper_model import PINNED, WhisperModelError, check, find_model, log_softmax, log_sum_exp
 
@@ -352,6 +353,45 @@ def test_a_sentence_that_means_nothing_is_no_short_answer(text, sounds_like, tak
                   sounds_like=frozenset({skip}) if sounds_like else frozenset())
     answer, _ = judge(ev, WhisperTuning())
     assert (answer is not None and answer.kind == "skip") == taken, (text, answer)
+
+
+@pytest.mark.parametrize("context, transcripts, taken", [
+    ("number", [("You will...", -1.9), ("You will.", -2.16), ("0", -2.39)], 0),  # a real "zero"
+    ("number", [("You will...", -1.9), ("0", -3.1)], None),  # the reading is too unlikely
+    ("number", [("Four.", -1.0), ("Five.", -1.2)], None),  # two readings
+    ("number", [("Four.", -1.0), ("Maybe four.", -1.5)], None),  # one of them hedges
+    ("side", [("The right hand one.", -0.8), ("The night and one.", -0.9), ("The left hand one.", -4.0)], None),
+    ("side", [("The right hand one.", -0.8), ("The night and one.", -0.9)], "right"),
+    ("pain", [("It moved op.", -1.0), ("It moved up.", -1.2), ("It moved down.", -6.0)], None),  # an opposite, however unlikely
+])
+def test_whispers_other_transcripts_give_an_answer_only_when_they_agree(rec, context, transcripts, taken):
+    rec.set_context(context)
+    found = one_reading(transcripts, rec.read, WhisperTuning())
+    assert (found[1].value if found else None) == taken
+
+
+@pytest.mark.parametrize("context, text, answer", [
+    ("idle", "I'll do extension today", ("start", "extension")),  # greedy: "I will be next tension today."
+    ("number", "around about eight", ("number", 8)),
+])
+def test_a_transcript_that_means_nothing_is_read_again_from_the_n_best(rec, tmp_path, monkeypatch, context, text, answer):
+    pcm = synth(tmp_path, "espeak:en-us", text)
+    assert heard_pcm(rec, pcm, context) == answer
+    monkeypatch.setattr(rec, "tuning", dataclasses.replace(rec.tuning, n_best=1))  # control: the greedy one only
+    assert heard_pcm(rec, pcm, context) is None
+
+
+def test_a_real_zero_transcribed_as_words_is_read_from_the_n_best(rec, monkeypatch):
+    pcm = read_wav(DATA / "zero" / "zero_bb05582b_nohash_0.wav")  # greedy "You will...", n-best "0"
+    assert heard_pcm(rec, pcm, "number") == ("number", 0)
+    monkeypatch.setattr(rec, "tuning", dataclasses.replace(rec.tuning, n_best=1))
+    assert heard_pcm(rec, pcm, "number") is None
+
+
+def heard_pcm(rec, pcm: bytes, context: str) -> tuple | None:
+    rec.set_context(context)
+    h = rec.recognize(pcm)
+    return None if h.answer is None else (h.answer.kind, h.answer.value)
 
 
 @pytest.mark.parametrize("text, kept", [

@@ -26,7 +26,7 @@ from ..content.phrases import Answer
 from .asr import Grammar, Recognizer, meaning, opposite
 from .endpoint import FRAME_MS
 from .short_answers import ShortAnswers
-from .whisper_judge import Evidence, WhisperTuning, drop_echo, judge, words_said
+from .whisper_judge import Evidence, WhisperTuning, drop_echo, judge, one_reading, words_said
 from .whisper_model import ModelFiles, find_model, load, log_mel, log_softmax, log_sum_exp
 
 log = logging.getLogger("voicecoach")
@@ -104,8 +104,7 @@ class WhisperRecognizer(Recognizer):
         encoded = self.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=True)
         seconds = len(pcm) / 2 / self.sample_rate
         start = self.prompt()
-        tokens = t.extra_tokens + int(t.tokens_per_s * seconds)
-        limit = len(start) + (min(tokens, t.strict_tokens) if self.strict else tokens)
+        limit = self._limit(seconds)
         result = self.model.generate(encoded, [start], beam_size=1, max_length=limit, return_logits_vocab=True,
                                      return_no_speech_prob=True, repetition_penalty=t.repetition_penalty,
                                      no_repeat_ngram_size=t.no_repeat_ngram)[0]
@@ -125,6 +124,12 @@ class WhisperRecognizer(Recognizer):
         return Evidence(text=text, first_word=first_word, no_speech=float(result.no_speech_prob), seconds=seconds,
                         cut=cut), \
             encoded, logp, ids
+
+    def _limit(self, seconds: float) -> int:
+        """The decoder's most tokens, its start included, for an utterance this long."""
+        t = self.tuning
+        tokens = t.extra_tokens + int(t.tokens_per_s * seconds)
+        return len(self.prompt()) + (min(tokens, t.strict_tokens) if self.strict else tokens)
 
     def score(self, encoded, steps: np.ndarray, ids: list[int], said: Answer | None = None) -> dict:
         """Log probability (teacher-forced: the spelling's tokens, then a word's end) of the likeliest short
@@ -209,13 +214,19 @@ class WhisperRecognizer(Recognizer):
 
     def measure(self, pcm: bytes) -> Evidence:
         """Transcribe, understand and (for short utterances) score one utterance."""
-        ev, encoded, steps, ids = self.listen(pcm)
-        understood = self.grammar.understand(ev.text, self.context) if self.grammar.understand else None
+        return self._measure(pcm)[0]
+
+    def read(self, text: str) -> tuple[Answer | None, str]:
+        """What a transcript means in the context, and why (``Evidence.why``)."""
+        understood = self.grammar.understand(text, self.context) if self.grammar.understand else None
         if understood is None:
-            answer = self.grammar.parse(ev.text, self.context)
-            understood_answer, why = answer, "sentence" if answer else "not understood"
-        else:
-            understood_answer, why = understood.answer, understood.why
+            answer = self.grammar.parse(text, self.context)
+            return answer, "sentence" if answer else "not understood"
+        return understood.answer, understood.why
+
+    def _measure(self, pcm: bytes) -> tuple[Evidence, tuple]:
+        ev, encoded, steps, ids = self.listen(pcm)
+        understood_answer, why = self.read(ev.text)
         if self.strict and understood_answer is not None and not self._command_first(ev.text, understood_answer):
             understood_answer, why = None, "not a barge-in command"  # a sentence with "stop" in it may be the coach's echo
         answers = self.short()
@@ -237,7 +248,38 @@ class WhisperRecognizer(Recognizer):
             if understood_answer is None and not self.strict:  # barge-in's judgement uses neither
                 ev.sounds_like = answers.sounding_like(ev.text, self.tuning.sounds_like)
                 ev.inside_word = answers.inside_first_word(ev.text)
-        return ev
+        return ev, (encoded, steps, ids)
+
+    def reread(self, ev: Evidence, encoded, steps: np.ndarray, ids: list[int]) -> tuple[Evidence, Answer | None, float]:
+        """A greedy transcript that means nothing read again as Whisper's n-best (``one_reading``), the
+        answer they agree on judged as if transcribed: the scores may still veto it or find an opposite too
+        near. Never a whole answer at the early check (confidence at most 0.7)."""
+        t = self.tuning
+        result = self.model.generate(encoded, [self.prompt()], beam_size=t.n_best, num_hypotheses=t.n_best,
+                                     max_length=self._limit(ev.seconds), return_scores=True,
+                                     repetition_penalty=t.repetition_penalty, no_repeat_ngram_size=t.no_repeat_ngram)[0]
+        limit = self._limit(ev.seconds) - len(self.prompt())
+        transcripts = [(drop_echo(self.tokenizer.decode(seq).strip()), score)
+                       for seq, score in zip(result.sequences_ids, result.scores)]
+        cut = {text for (text, _), seq in zip(transcripts, result.sequences_ids) if len(seq) >= limit}
+
+        def read(text: str) -> tuple[Answer | None, str]:
+            answer, why = self.read(text)
+            if answer is not None and text in cut and self.short().has_opposite(answer):
+                return None, "cut off"  # cut by the token bound: "all the way from my back to" is not back
+            return answer, why
+
+        found = one_reading(transcripts, read, t)
+        if found is None:
+            return ev, None, 0.0
+        text, said = found
+        again = dataclasses.replace(ev, text=text, understood=said, why="n-best", sounds_like=frozenset(),
+                                    inside_word=frozenset())
+        # scored again (for its own spellings and opposites) only if it may be a short answer, as in ``measure``
+        short = bool(ev.scores) and self.short().starts_short(text, t.short_words)
+        again.scores = self.score(encoded, steps, ids, said) if short else {}
+        answer, confidence = judge(again, t)
+        return again, answer, min(confidence, 0.7)
 
     def _command_first(self, text: str, answer: Answer) -> bool:
         """Barge-in: stop/pause said first ("stop", "oh stop please"), in a short utterance: "you can say stop,
@@ -248,8 +290,11 @@ class WhisperRecognizer(Recognizer):
                 and bool(said) and (said[0] in words[:2] or len(words) == 1))  # one word: "plus" is pause
 
     def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
-        ev = self.measure(pcm)
+        ev, heard = self._measure(pcm)
         answer, confidence = judge(ev, self.tuning, self.strict)
+        if answer is None and not self.strict and ev.why == "not understood" and ev.no_speech <= self.tuning.no_speech:
+            again, answer, confidence = self.reread(ev, *heard)
+            ev = again if answer is not None else ev
         log.debug("whisper %r -> %s (%s, scores %s)", ev.text, answer, ev.why,
                   {f"{k[0]}:{k[1]}": round(v, 1) for k, v in ev.best()[:3]})
         words = answer is not None or (ev.why != "nothing said" and ev.no_speech <= self.tuning.no_speech)

@@ -99,6 +99,10 @@ class WhisperTuning:
     """A transcript of this many words (``words_said``) that means nothing is a sentence: the short answers'
     scores, which see only how it starts, do not make it an answer ("I'll do next." was skip, "Not life, not
     love" right) unless one of its words sounds like it. Bench: 3 wrong answers of 1124 asked again instead."""
+    n_best: int = 5
+    """When the greedy transcript means nothing, a beam search writes this many (``one_reading``) ..."""
+    n_best_gap: float = 1.0
+    """... and those within this much (Whisper's length-normalized log probability) of its likeliest are read."""
     sounds_like_name: float = 0.34
     """A transcript that says the start of longer answers ("Begin inflection.": begin) means the one whose last
     word sounds this near one of its unknown words ("inflection" 0.22 from "flexion"); "session" (0.43 from
@@ -169,6 +173,33 @@ def judge(ev: Evidence, t: WhisperTuning, strict: bool = False) -> tuple[Answer 
     if not clear_of_opposites(answer, ev, t):
         return None, 0.2
     return answer, 0.6
+
+
+def one_reading(transcripts: list[tuple[str, float]], read, t: WhisperTuning) -> tuple[str, Answer] | None:
+    """(transcript, answer) when Whisper's likeliest transcripts (``n_best_gap`` of the best; ``read``: text ->
+    (answer or None, why)) all mean one answer or nothing ("0" below "You will...", "The right hand one."
+    below "the right hand one, the left hand"); None when none means anything, one hedges or says two things,
+    two mean different answers, or any of them, however unlikely, means a dangerous opposite of it."""
+    if not transcripts:
+        return None
+    best = max(score for _, score in transcripts)
+    found: dict[tuple, tuple[str, Answer]] = {}
+    everything: set[tuple] = set()
+    for text, score in transcripts:
+        answer, why = read(text)
+        if score >= best - t.n_best_gap:
+            if why in ("hedge", "two answers"):
+                return None
+            if answer is not None:
+                found.setdefault(meaning(answer), (text, answer))
+        if answer is not None:
+            everything.add(meaning(answer))
+    if len(found) != 1:
+        return None
+    (text, answer), = found.values()
+    if any(opposite(answer, Answer(o[0], o[1], "")) for o in everything):
+        return None
+    return text, answer
 
 
 def _leads_to(top: tuple, said: Answer, ev: Evidence) -> bool:
