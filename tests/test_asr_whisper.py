@@ -388,6 +388,14 @@ def test_a_real_zero_transcribed_as_words_is_read_from_the_n_best(rec, monkeypat
     assert heard_pcm(rec, pcm, "number") is None
 
 
+def test_a_one_word_transcript_is_not_read_again(rec, monkeypatch):
+    """A real "cat" in the pain context: greedy "Cat...", its other readings "Can't... can't" (unable)."""
+    pcm = read_wav(DATA / "_unknown_" / "cat_8fe67225_nohash_0.wav")
+    assert heard_pcm(rec, pcm, "pain") is None
+    monkeypatch.setattr(rec, "tuning", dataclasses.replace(rec.tuning, n_best_words=1))  # control
+    assert heard_pcm(rec, pcm, "pain") == ("pain", "unable")
+
+
 def heard_pcm(rec, pcm: bytes, context: str) -> tuple | None:
     rec.set_context(context)
     h = rec.recognize(pcm)

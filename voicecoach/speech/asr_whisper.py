@@ -290,14 +290,16 @@ class WhisperRecognizer(Recognizer):
                 and bool(said) and (said[0] in words[:2] or len(words) == 1))  # one word: "plus" is pause
 
     def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
+        t = self.tuning
         ev, heard = self._measure(pcm)
-        answer, confidence = judge(ev, self.tuning, self.strict)
-        if answer is None and not self.strict and ev.why == "not understood" and ev.no_speech <= self.tuning.no_speech:
+        answer, confidence = judge(ev, t, self.strict)
+        if answer is None and not self.strict and ev.why == "not understood" and ev.no_speech <= t.no_speech \
+                and len(words_said(ev.text)) >= t.n_best_words:
             again, answer, confidence = self.reread(ev, *heard)
             ev = again if answer is not None else ev
         log.debug("whisper %r -> %s (%s, scores %s)", ev.text, answer, ev.why,
                   {f"{k[0]}:{k[1]}": round(v, 1) for k, v in ev.best()[:3]})
-        words = answer is not None or (ev.why != "nothing said" and ev.no_speech <= self.tuning.no_speech)
+        words = answer is not None or (ev.why != "nothing said" and ev.no_speech <= t.no_speech)
         return (ev.text or None) if words else None, answer, confidence
 
     def decode_whole(self, pcm: bytes) -> tuple[str | None, Answer | None, float] | None:
