@@ -110,6 +110,9 @@ def test_yaml_examples_are_accepted(phrases, context):
 @pytest.mark.parametrize("text", ["stop", "pause", "resume", "repeat", "skip", "how many left", "help", "done"])
 def test_global_commands_work_everywhere(phrases, context, text):
     answer = phrases.parse(text, context)
+    if (context, text) == ("idle", "resume"):  # before a session, resuming starts one (global_means)
+        assert (answer.kind, answer.value) == ("start", "session")
+        return
     assert answer is not None and answer.kind in GLOBAL_KINDS and answer.value is None
 
 
@@ -198,6 +201,7 @@ def test_hassil_recognize_agrees_with_the_table(phrases, context):
         answer = phrases.parse(sentence, context)
         found = {(r.intent.name.split(".")[1], r.entities["value"].value if "value" in r.entities else None)
                  for r in recognize_all(sentence, intents)}
+        found = {tuple(raw["global_means"].get(context, {}).get(kind, (kind, value))) for kind, value in found}
         assert found == {(answer.kind, answer.value)}, sentence
     assert not list(recognize_all("not better", intents))
 
@@ -253,6 +257,25 @@ def test_yes_no_answers_wait_for_the_full_pause_and_a_malformed_list_is_refused(
     for bad in (["kitchen"], "yesno", {"yesno": True}):
         with pytest.raises(ValueError, match="full_pause"):
             Phrases.load(_write(tmp_path, stop, full_pause=bad))
+
+
+@pytest.mark.parametrize("text", ["carry on", "continue", "I'm ready", "right then, let's crack on with the exercises"])
+def test_carrying_on_before_a_session_means_start_session(phrases, text):
+    """In idle "carry on" starts a session (the phrase file's global_means); everywhere else it resumes."""
+    idle, elsewhere = (phrases.understand(text, c).answer for c in ("idle", "location"))
+    assert (idle.kind, idle.value) == ("start", "session")
+    assert (elsewhere.kind, elsewhere.value) == ("resume", None)
+
+
+def test_a_malformed_global_means_is_refused(tmp_path):
+    intents = {"global.resume": {"data": [{"sentences": ["carry on"]}]},
+               "idle.start": {"data": [{"sentences": ["start"], "slots": {"value": "session"}}]}}
+    assert Phrases.load(_write(tmp_path, intents, global_means={"idle": {"resume": ["start", "session"]}})) \
+        .parse("carry on", "idle") == Answer("start", "session", "carry on")
+    for bad in ({"idle": {"resume": ["dance", "session"]}}, {"idle": {"jump": ["start", "session"]}},
+                {"kitchen": {"resume": ["start", "session"]}}, {"idle": {"resume": "start"}}, ["idle"]):
+        with pytest.raises(ValueError, match="global_means"):
+            Phrases.load(_write(tmp_path, intents, global_means=bad))
 
 
 def test_load_uses_voicecoach_prompts(tmp_path, monkeypatch):

@@ -212,7 +212,7 @@ class Coach(ExerciseSteps):
         return summary_sentences(summary, self.lines, self.library, self.program)
 
     def begin_session(self, event) -> None:
-        wanted = self.answer.value if self.answer.kind == "start" else "session"  # "carry on": as "start session"
+        wanted = self.answer.value
         self.resuming = wanted == "session"
         self.program = self._chosen_program(wanted)
         started = self.clock.wall()

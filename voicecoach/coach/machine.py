@@ -42,11 +42,10 @@ def _paused_from(state: str):
 
 
 TRANSITIONS = [
-    # Idle: start a session, or hear the last one. "Carry on" before a session starts one where the last left off.
+    # Idle: start a session ("carry on" before one means "start session": the phrase file's global_means), or hear
+    # the last one.
     {"trigger": "answer_start", "source": "idle", "dest": "screening", "conditions": "needs_screening", "before": "begin_session"},
     {"trigger": "answer_start", "source": "idle", "dest": "asking_location", "before": "begin_session"},
-    {"trigger": "resume", "source": "idle", "dest": "screening", "conditions": "needs_screening", "before": "begin_session"},
-    {"trigger": "resume", "source": "idle", "dest": "asking_location", "before": "begin_session"},
     {"trigger": "answer_last_session", "source": "idle", "dest": None, "after": "read_last_session"},
     # Red-flag screening, once a day: any "yes" stops everything.
     {"trigger": "answer_yesno", "source": "screening", "dest": "ended", "conditions": "answered_yes", "before": "stop_for_red_flag"},

@@ -66,6 +66,27 @@ def expand(intents: Intents) -> Iterator[tuple[str, str, Meaning, bool]]:
                         yield context, " ".join(text.lower().split()), (kind, slots.get("value")), listen
 
 
+def _global_means(table: dict[str, dict[str, Meaning]], commands: dict[str, Meaning], section, path: Path) -> None:
+    """Apply the file's ``global_means``: a global command that is an answer in one context ("carry on" before a
+    session starts one) means that answer there, in text and to the recognizers."""
+    if not section:
+        return
+    if not isinstance(section, dict):
+        raise ValueError(f"{path}: 'global_means' must map contexts to {{command: [kind, value]}}")
+    for context, remap in section.items():
+        if context not in CONTEXTS or context == GLOBAL or not isinstance(remap, dict):
+            raise ValueError(f"{path}: global_means: {context!r} is not a context with commands to remap")
+        kinds = {kind for kind, _ in table[context].values()}
+        for command, new in remap.items():
+            if command not in {kind for kind, _ in commands.values()} or not isinstance(new, list) or len(new) != 2 \
+                    or new[0] not in kinds:
+                raise ValueError(f"{path}: global_means: {context}: {command!r} -> {new!r} is not a global command "
+                                 f"-> [kind, value] of {sorted(kinds)}")
+            for key, meaning in commands.items():
+                if meaning[0] == command and table[context].get(key) == meaning:
+                    table[context][key] = (new[0], new[1])
+
+
 class Phrases:
     """Accepted answers per context: parse text, list sentences, offer examples."""
 
@@ -112,6 +133,7 @@ class Phrases:
             if clash:
                 raise ValueError(f"{path}: {clash[:5]} mean different things in {context!r} and 'global'")
             table[context] = {**own[GLOBAL], **own[context]}
+        _global_means(table, own[GLOBAL], raw.get("global_means"), path)
 
         examples = {c: [str(e) for e in (raw.get("examples") or {}).get(c, [])] for c in CONTEXTS}
         try:
