@@ -9,7 +9,9 @@ after (``WhisperTuning``), not in Whisper's 30 s window, and then:
    Whisper would write them) are scored by the decoder, teacher-forced (``score``): only those whose first
    token the transcript's first step found likely; the transcript's words are read against them (which
    does it sound like, which begins inside its first word);
-3. ``whisper_judge.judge`` weighs that evidence: an answer, or ask again.
+3. ``whisper_judge.judge`` weighs that evidence: an answer, or ask again;
+4. a transcript of two words or more that means nothing is read again from Whisper's n-best (``reread``):
+   the answer its likeliest transcripts agree on, with no dangerous opposite in any, is judged as in 3.
 """
 
 from __future__ import annotations
