@@ -25,6 +25,7 @@ from voicecoach.speech.asr import Grammar, Heard, meaning, opposite, read_wav
 from voicecoach.speech.asr_whisper import WhisperRecognizer, drop_echo
 from voicecoach.speech.whisper_judge import Evidence, WhisperTuning, judge, one_reading
 from voicecoach.speech.engines import load_recognizer
+from voicecoach.speech.short_answers import ShortAnswers
 from voicecoach.speech.whisper_model import PINNED, WhisperModelError, check, find_model, log_softmax, log_sum_exp
 
 DATA = Path(__file__).parents[2] / "shared" / "audio" / "speech_commands"
@@ -370,22 +371,25 @@ def test_whispers_other_transcripts_give_an_answer_only_when_they_agree(rec, con
     assert (found[1].value if found else None) == taken
 
 
-@pytest.mark.parametrize("context, text, answer", [
-    ("idle", "I'll do extension today", ("start", "extension")),  # greedy: "I will be next tension today."
-    ("number", "around about eight", ("number", 8)),
+@pytest.mark.parametrize("voice, context, text, answer", [
+    ("espeak:en-us", "idle", "I'll do extension today", ("start", "extension")),  # greedy: "I will be next tension today."
+    ("flite:kal", "pain", "you can go quicker", ("faster", None)),
 ])
-def test_a_transcript_that_means_nothing_is_read_again_from_the_n_best(rec, tmp_path, monkeypatch, context, text, answer):
-    pcm = synth(tmp_path, "espeak:en-us", text)
+def test_a_transcript_that_means_nothing_is_read_again_from_the_n_best(rec, tmp_path, monkeypatch, voice, context,
+                                                                     text, answer):
+    pcm = synth(tmp_path, voice, text)
     assert heard_pcm(rec, pcm, context) == answer
     monkeypatch.setattr(rec, "tuning", dataclasses.replace(rec.tuning, n_best=1))  # control: the greedy one only
     assert heard_pcm(rec, pcm, context) is None
 
 
-def test_a_real_zero_transcribed_as_words_is_read_from_the_n_best(rec, monkeypatch):
-    pcm = read_wav(DATA / "zero" / "zero_bb05582b_nohash_0.wav")  # greedy "You will...", n-best "0"
-    assert heard_pcm(rec, pcm, "number") == ("number", 0)
-    monkeypatch.setattr(rec, "tuning", dataclasses.replace(rec.tuning, n_best=1))
+def test_the_n_best_never_gives_an_answer_with_a_dangerous_opposite(rec, monkeypatch):
+    """A real "zero": greedy "You will...", n-best also "0"; a digit (like yes/no, a side, a body part, a pain
+    change) needs clearer evidence than another reading."""
+    pcm = read_wav(DATA / "zero" / "zero_bb05582b_nohash_0.wav")
     assert heard_pcm(rec, pcm, "number") is None
+    monkeypatch.setattr(ShortAnswers, "has_opposite", lambda self, answer: False)  # control
+    assert heard_pcm(rec, pcm, "number") == ("number", 0)
 
 
 def test_a_one_word_transcript_is_not_read_again(rec, monkeypatch):

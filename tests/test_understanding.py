@@ -57,6 +57,8 @@ EVERYDAY = [
     ("yesno", "no, I haven't had a fall or anything", "no"),  # "or" with one answer offers no choice
     ("number", "I'd say about a six out of ten", 6),
     ("number", "a 7/10", 7),
+    ("number", "ten out of ten", 10),
+    ("number", "out of ten, I'd say six", 6),
     ("number", "no pain at the moment", 0),
     ("pain", "the leg pain has gone, it's just my lower back now", "centralized"),
     ("pain", "it's easing off a little", "partial"),
@@ -93,7 +95,9 @@ ASK_AGAIN = [
     ("side", "is it the same as yesterday?", None),
     ("yesno", "my mum had cancer", "not understood"),
     ("location", "the dog is barking", "not understood"),
-    ("number", "I didn't finish", "not understood"),  # "finish" is the done command said alone only
+    ("number", "I didn't finish", "not understood"),
+    ("number", "Heat out of 10.", "not understood"),  # the scale is no score (Whisper's "eight out of ten")
+    ("number", "out of ten?", "nothing said"),  # "finish" is the done command said alone only
     ("yesno", "I'm lying down", "not understood"),  # ready to start in idle only
     ("pain", "", "nothing said"),
 ]

@@ -254,8 +254,10 @@ class WhisperRecognizer(Recognizer):
 
     def reread(self, ev: Evidence, encoded, steps: np.ndarray, ids: list[int]) -> tuple[Evidence, Answer | None, float]:
         """A greedy transcript that means nothing read again as Whisper's n-best (``one_reading``), the
-        answer they agree on judged as if transcribed: the scores may still veto it or find an opposite too
-        near. Never a whole answer at the early check (confidence at most 0.7)."""
+        answer they agree on judged as if transcribed: the scores may still veto it. Never an answer with a
+        dangerous opposite in the context (yes/no, a side, a body part, a pain change, a digit): read from
+        flite awb/kal/rms, "The paint on my legs top, the paint down my leg." was taken as moving down and
+        "I've been three at the moment." as 3. Never a whole answer at the early check (confidence <= 0.7)."""
         t = self.tuning
         result = self.model.generate(encoded, [self.prompt()], beam_size=t.n_best, num_hypotheses=t.n_best,
                                      max_length=self._limit(ev.seconds), return_scores=True,
@@ -272,7 +274,7 @@ class WhisperRecognizer(Recognizer):
             return answer, why
 
         found = one_reading(transcripts, read, t)
-        if found is None:
+        if found is None or self.short().has_opposite(found[1]):  # not clear evidence for a dangerous choice
             return ev, None, 0.0
         text, said = found
         again = dataclasses.replace(ev, text=text, understood=said, why="n-best", sounds_like=frozenset(),
