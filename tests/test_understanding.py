@@ -97,7 +97,8 @@ ASK_AGAIN = [
     ("location", "the dog is barking", "not understood"),
     ("number", "I didn't finish", "not understood"),
     ("number", "Heat out of 10.", "not understood"),  # the scale is no score (Whisper's "eight out of ten")
-    ("number", "out of ten?", "nothing said"),  # "finish" is the done command said alone only
+    ("number", "out of ten?", "nothing said"),
+    ("number", "3L, Pop 10.", "not understood"),  # flite kal's "three out of ten": a number not written cleanly  # "finish" is the done command said alone only
     ("yesno", "I'm lying down", "not understood"),  # ready to start in idle only
     ("pain", "", "nothing said"),
 ]

@@ -128,6 +128,9 @@ class Understander:
                     if not asks or m in self._commands]
             choice |= bool(self.rules.alternatives & set(c)) and len({h[1] for h in hits if h[1] is not None}) > 1
             found += hits
+        if any(m is not None and m[0] == "number" for _, m, _, _ in found) and any(
+                not w.isdigit() and any(ch.isdigit() for ch in w) for w in words):
+            return Understanding(None, "not understood")  # "3L, Pop 10.": a number heard but not written cleanly
         if hedge is not None:  # doubt: only a command still counts ("I'm not sure, wait")
             found = [hit for hit in found if hit[1] in self._commands]
             if not found:
