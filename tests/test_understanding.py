@@ -58,6 +58,7 @@ EVERYDAY = [
     ("number", "I'd say about a six out of ten", 6),
     ("number", "a 7/10", 7),
     ("number", "ten out of ten", 10),
+    ("number", "S3 3 3 S2 3", 3),  # a real "three": the garbled 2 is next to it, no dangerous doubt
     ("number", "out of ten, I'd say six", 6),
     ("number", "no pain at the moment", 0),
     ("pain", "the leg pain has gone, it's just my lower back now", "centralized"),

@@ -128,14 +128,21 @@ class Understander:
                     if not asks or m in self._commands]
             choice |= bool(self.rules.alternatives & set(c)) and len({h[1] for h in hits if h[1] is not None}) > 1
             found += hits
-        if any(m is not None and m[0] == "number" for _, m, _, _ in found) and any(
-                not w.isdigit() and any(ch.isdigit() for ch in w) for w in words):
-            return Understanding(None, "not understood")  # "3L, Pop 10.": a number heard but not written cleanly
+        if self._garbled_number(words, found):
+            return Understanding(None, "not understood")
         if hedge is not None:  # doubt: only a command still counts ("I'm not sure, wait")
             found = [hit for hit in found if hit[1] in self._commands]
             if not found:
                 return Understanding(None, "hedge", (" ".join(hedge),))
         return self._decide(found, context, text, choice)
+
+    @staticmethod
+    def _garbled_number(words: list[str], found: list) -> bool:
+        """A number written inside another word ("3L, Pop 10.": a number heard but not written cleanly) two or
+        more from the number found (the digits a patient must not be mistaken on); "S3 3 3 S2 3" is still 3."""
+        numbers = [m[1] for _, m, _, _ in found if m is not None and m[0] == "number" and isinstance(m[1], int)]
+        inside = [int(d) for w in words if not w.isdigit() for d in re.findall(r"\d+", w)]
+        return any(abs(n - d) > 1 for n in numbers for d in inside)
 
     def _clean(self, words: list[str], context: str) -> list[str]:
         """A clause's words without fillers, transcription homophones read as the answer's word, repeats collapsed."""
