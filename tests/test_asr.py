@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 from voicecoach.content.phrases import Answer, Phrases
-from voicecoach.speech.asr import Grammar, Heard, opposite, read_wav
+from voicecoach.content.answer import opposite
+from voicecoach.speech.asr import Grammar, Heard, read_wav
 from voicecoach.speech.asr_vosk import find_vosk_model
 from voicecoach.speech.endpoint import Endpointer, levels_db
 from voicecoach.speech.engines import EngineError, load_recognizer

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from voicecoach.content.phrases import Answer, Phrases
-from voicecoach.speech.asr import Grammar, Heard, opposite, read_wav
+from voicecoach.content.answer import opposite
+from voicecoach.speech.asr import Grammar, Heard, read_wav
 from voicecoach.speech.asr_pocketsphinx import PocketSphinxRecognizer, dawg
 from voicecoach.speech.rejection import Checks, loud_outside, speech_over_noise
 

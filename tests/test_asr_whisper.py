@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 
 from voicecoach.content.phrases import Answer, Phrases
-from voicecoach.speech.asr import Grammar, Heard, meaning, opposite, read_wav
+from voicecoach.content.answer import opposite
+from voicecoach.speech.asr import Grammar, Heard, meaning, read_wav
 from voicecoach.speech.asr_whisper import WhisperRecognizer, drop_echo
 from voicecoach.speech.whisper_judge import Evidence, WhisperTuning, judge, one_reading
 from voicecoach.speech.engines import load_recognizer
@@ -52,12 +53,13 @@ def clips(folder: str, n: int) -> list[Path]:
 
 
 def heard(rec, files: list[Path], context: str, strict: bool = False) -> list[tuple | None]:
+    return [heard_pcm(rec, read_wav(f), context, strict) for f in files]
+
+
+def heard_pcm(rec, pcm: bytes, context: str, strict: bool = False) -> tuple | None:
     rec.set_context(context, strict)
-    out = []
-    for f in files:
-        h = rec.recognize(read_wav(f))
-        out.append(None if h.answer is None else (h.answer.kind, h.answer.value))
-    return out
+    h = rec.recognize(pcm)
+    return None if h.answer is None else (h.answer.kind, h.answer.value)
 
 
 def synth(tmp: Path, voice: str, text: str) -> bytes:
@@ -398,12 +400,6 @@ def test_a_one_word_transcript_is_not_read_again(rec, monkeypatch):
     assert heard_pcm(rec, pcm, "pain") is None
     monkeypatch.setattr(rec, "tuning", dataclasses.replace(rec.tuning, n_best_words=1))  # control
     assert heard_pcm(rec, pcm, "pain") == ("pain", "unable")
-
-
-def heard_pcm(rec, pcm: bytes, context: str) -> tuple | None:
-    rec.set_context(context)
-    h = rec.recognize(pcm)
-    return None if h.answer is None else (h.answer.kind, h.answer.value)
 
 
 @pytest.mark.parametrize("text, kept", [

@@ -28,7 +28,7 @@ def label(answer) -> str:
 def dangerous(expected, got) -> bool:
     """An answer heard as its opposite (voicecoach.speech.asr.opposite)."""
     from ..content.phrases import Answer
-    from ..speech.asr import opposite
+    from ..content.answer import opposite
     if expected is None or got is None:
         return False
     return opposite(Answer(expected[0], expected[1], ""), Answer(got[0], got[1], ""))

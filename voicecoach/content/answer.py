@@ -1,4 +1,5 @@
-"""An answer: what one utterance means at a waiting point, and the text normalization every reader shares."""
+"""An answer: what one utterance means at a waiting point, which answers are dangerous to mix up (``opposite``),
+and the text normalization every reader shares."""
 
 from __future__ import annotations
 
@@ -25,6 +26,24 @@ class Answer:
     """Program id, "yes"/"no", body area, side, 0..10, pain change; None for commands."""
     text: str
     """The normalized text that matched."""
+
+
+LOCATION_ORDER = ("back", "buttock", "thigh", "knee", "calf", "foot")
+"""Body areas from the spine outwards: answers more than one apart are far off."""
+IMPROVING, WORSENING = {"centralized", "partial"}, {"peripheralized", "worse"}
+
+
+def opposite(a: Answer | None, b: Answer | None) -> bool:
+    """True when mistaking ``a`` for ``b`` would be dangerous (yes/no, digits 2+ apart, better/worse...)."""
+    if a is None or b is None or a.kind != b.kind or a.value == b.value:
+        return False
+    if a.kind == "number" and isinstance(a.value, int) and isinstance(b.value, int):
+        return abs(a.value - b.value) > 1
+    if a.kind == "location" and a.value in LOCATION_ORDER and b.value in LOCATION_ORDER:
+        return abs(LOCATION_ORDER.index(a.value) - LOCATION_ORDER.index(b.value)) > 1
+    if a.kind == "pain":
+        return {a.value, b.value} & IMPROVING != set() and {a.value, b.value} & WORSENING != set()
+    return a.kind in ("yesno", "side")
 
 
 def normalize(text: str) -> str:

@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .answer import GLOBAL, Answer, Meaning, normalize
+from .answer import GLOBAL, Answer, Meaning, normalize, opposite
 from .rules import Rules, Words
 
 PAUSE = r"[.,;:!?]+"
@@ -140,9 +140,9 @@ class Understander:
     def _garbled_number(words: list[str], found: list) -> bool:
         """A number written inside another word ("3L, Pop 10.": a number heard but not written cleanly) two or
         more from the number found (the digits a patient must not be mistaken on); "S3 3 3 S2 3" is still 3."""
-        numbers = [m[1] for _, m, _, _ in found if m is not None and m[0] == "number" and isinstance(m[1], int)]
-        inside = [int(d) for w in words if not w.isdigit() for d in re.findall(r"\d+", w)]
-        return any(abs(n - d) > 1 for n in numbers for d in inside)
+        numbers = [Answer(*m, "") for _, m, _, _ in found if m is not None and m[0] == "number"]
+        inside = [Answer("number", int(d), "") for w in words if not w.isdigit() for d in re.findall(r"\d+", w)]
+        return any(opposite(n, d) for n in numbers for d in inside)
 
     def _clean(self, words: list[str], context: str) -> list[str]:
         """A clause's words without fillers, transcription homophones read as the answer's word, repeats collapsed."""

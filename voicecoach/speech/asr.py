@@ -110,24 +110,6 @@ class Grammar:
         return out
 
 
-LOCATION_ORDER = ("back", "buttock", "thigh", "knee", "calf", "foot")
-"""Body areas from the spine outwards: answers more than one apart are far off."""
-IMPROVING, WORSENING = {"centralized", "partial"}, {"peripheralized", "worse"}
-
-
-def opposite(a: Answer | None, b: Answer | None) -> bool:
-    """True when mistaking ``a`` for ``b`` would be dangerous (yes/no, digits 2+ apart, better/worse...)."""
-    if a is None or b is None or a.kind != b.kind or a.value == b.value:
-        return False
-    if a.kind == "number" and isinstance(a.value, int) and isinstance(b.value, int):
-        return abs(a.value - b.value) > 1
-    if a.kind == "location" and a.value in LOCATION_ORDER and b.value in LOCATION_ORDER:
-        return abs(LOCATION_ORDER.index(a.value) - LOCATION_ORDER.index(b.value)) > 1
-    if a.kind == "pain":
-        return {a.value, b.value} & IMPROVING != set() and {a.value, b.value} & WORSENING != set()
-    return a.kind in ("yesno", "side")
-
-
 class Recognizer:
     """Streaming recognizer: endpointing here, decoding and rejection in an engine subclass."""
 

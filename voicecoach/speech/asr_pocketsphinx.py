@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pocketsphinx
 
+from ..content.answer import opposite
 from ..content.phrases import Answer
-from .asr import Grammar, Recognizer, meaning, opposite
+from .asr import Grammar, Recognizer, meaning
 from .free_decode import FreeDecoder, audio_key, model_paths
 from .rejection import (Checks, SphinxTuning, confidence, judge, loud_outside, phone_loop_matters, sound_distance,
                         speech_over_noise, vetoed)

@@ -24,8 +24,9 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..content.answer import opposite
 from ..content.phrases import Answer
-from .asr import Grammar, Recognizer, meaning, opposite
+from .asr import Grammar, Recognizer, meaning
 from .endpoint import FRAME_MS
 from .short_answers import ShortAnswers
 from .whisper_judge import Evidence, WhisperTuning, drop_echo, judge, one_reading, words_said
@@ -218,22 +219,25 @@ class WhisperRecognizer(Recognizer):
         """Transcribe, understand and (for short utterances) score one utterance."""
         return self._measure(pcm)[0]
 
-    def read(self, text: str) -> tuple[Answer | None, str]:
-        """What a transcript means in the context, and why (``Evidence.why``)."""
+    def read(self, text: str, cut: bool = False) -> tuple[Answer | None, str]:
+        """What a transcript means in the context, and why (``Evidence.why``); ``cut``: the token bound stopped
+        it, so an answer with a dangerous opposite may be cut mid-answer ("all the way from my back to" is not back)."""
         understood = self.grammar.understand(text, self.context) if self.grammar.understand else None
         if understood is None:
             answer = self.grammar.parse(text, self.context)
-            return answer, "sentence" if answer else "not understood"
-        return understood.answer, understood.why
+            answer, why = answer, "sentence" if answer else "not understood"
+        else:
+            answer, why = understood.answer, understood.why
+        if cut and answer is not None and self.short().has_opposite(answer):
+            return None, "cut off"
+        return answer, why
 
     def _measure(self, pcm: bytes) -> tuple[Evidence, tuple]:
         ev, encoded, steps, ids = self.listen(pcm)
-        understood_answer, why = self.read(ev.text)
+        understood_answer, why = self.read(ev.text, ev.cut)
         if self.strict and understood_answer is not None and not self._command_first(ev.text, understood_answer):
             understood_answer, why = None, "not a barge-in command"  # a sentence with "stop" in it may be the coach's echo
         answers = self.short()
-        if ev.cut and understood_answer is not None and answers.has_opposite(understood_answer):
-            understood_answer, why = None, "cut off"  # "all the way from my back to" is not back
         named = answers.named(ev.text, understood_answer, self.tuning.sounds_like_name)
         if named is not None and why not in ("hedge", "two answers"):  # "Big inflection." is begin flexion
             understood_answer, why = named, "sounds like"
@@ -253,27 +257,19 @@ class WhisperRecognizer(Recognizer):
         return ev, (encoded, steps, ids)
 
     def reread(self, ev: Evidence, encoded, steps: np.ndarray, ids: list[int]) -> tuple[Evidence, Answer | None, float]:
-        """A greedy transcript that means nothing read again as Whisper's n-best (``one_reading``), the
-        answer they agree on judged as if transcribed: the scores may still veto it. Never an answer with a
-        dangerous opposite in the context (yes/no, a side, a body part, a pain change, a digit): read from
-        flite awb/kal/rms, "The paint on my legs top, the paint down my leg." was taken as moving down and
-        "I've been three at the moment." as 3. Never a whole answer at the early check (confidence <= 0.7)."""
-        t = self.tuning
+        """A greedy transcript that means nothing read again as Whisper's n-best (``one_reading``), the answer
+        they agree on judged as if transcribed. Never an answer with a dangerous opposite in the context (flite
+        kal's "The paint on my legs top, the paint down my leg." is not moving down), nor a whole one at the
+        early check (confidence <= 0.7)."""
+        t, limit = self.tuning, self._limit(ev.seconds)
         result = self.model.generate(encoded, [self.prompt()], beam_size=t.n_best, num_hypotheses=t.n_best,
-                                     max_length=self._limit(ev.seconds), return_scores=True,
+                                     max_length=limit, return_scores=True,
                                      repetition_penalty=t.repetition_penalty, no_repeat_ngram_size=t.no_repeat_ngram)[0]
-        limit = self._limit(ev.seconds) - len(self.prompt())
         transcripts = [(drop_echo(self.tokenizer.decode(seq).strip()), score)
                        for seq, score in zip(result.sequences_ids, result.scores)]
-        cut = {text for (text, _), seq in zip(transcripts, result.sequences_ids) if len(seq) >= limit}
-
-        def read(text: str) -> tuple[Answer | None, str]:
-            answer, why = self.read(text)
-            if answer is not None and text in cut and self.short().has_opposite(answer):
-                return None, "cut off"  # cut by the token bound: "all the way from my back to" is not back
-            return answer, why
-
-        found = one_reading(transcripts, read, t)
+        bound = limit - len(self.prompt())
+        cut = {text for (text, _), seq in zip(transcripts, result.sequences_ids) if len(seq) >= bound}
+        found = one_reading(transcripts, lambda text: self.read(text, text in cut), t)
         if found is None or self.short().has_opposite(found[1]):  # not clear evidence for a dangerous choice
             return ev, None, 0.0
         text, said = found

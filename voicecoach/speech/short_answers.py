@@ -12,9 +12,9 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from ..content.answer import DIGITS
+from ..content.answer import DIGITS, opposite
 from ..content.phrases import Answer, normalize
-from .asr import Grammar, meaning, opposite
+from .asr import Grammar, meaning
 from .sounds import sound_distance
 from .whisper_judge import words_said
 

@@ -16,8 +16,9 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 
+from ..content.answer import opposite
 from ..content.phrases import Answer, normalize
-from .asr import meaning, opposite
+from .asr import meaning
 
 
 @dataclass(frozen=True)
