@@ -53,8 +53,8 @@ class WhisperRecognizer(Recognizer):
         self.model, self.tokenizer = load(self.files)
         tid = self.tokenizer.token_to_id
         self._start = [tid("<|startoftranscript|>"), tid("<|notimestamps|>")]
-        self._prompts: dict[tuple[str, bool], list[int]] = {}
-        """The decoder's start per (context, strict): the context's hint as previous text, then ``_start``."""
+        self._prompts: dict[tuple[str, bool, bool], list[int]] = {}
+        """The decoder's start per (context, strict, hint): the context's hint as previous text, then ``_start``."""
         self._short: dict[tuple[str, bool], ShortAnswers] = {}
         self._heard: OrderedDict[bytes, tuple] = OrderedDict()
         """The latest transcripts by their audio's and prompt's digest: a recording heard again (hear, the
@@ -73,13 +73,13 @@ class WhisperRecognizer(Recognizer):
                                                   self.tuning.max_words)
         return self._short[key]
 
-    def prompt(self) -> list[int]:
+    def prompt(self, hint: bool = True) -> list[int]:
         """Where the decoder starts in this context: after the phrase file's hint, as if Whisper had just
         transcribed the coach offering those answers ("Back, buttock, thigh, knee, calf or foot?"); barge-in
-        has none (stop/pause over the coach's voice)."""
-        key = (self.context, self.strict)
+        has none (stop/pause over the coach's voice), nor has ``hint=False``."""
+        key = (self.context, self.strict, hint)
         if key not in self._prompts:
-            hint = "" if self.strict else self.grammar.hints.get(self.context, "")
+            hint = "" if self.strict or not hint else self.grammar.hints.get(self.context, "")
             previous = [self.tokenizer.token_to_id("<|startofprev|>"),
                         *self.tokenizer.encode(" " + hint, add_special_tokens=False).ids] if hint else []
             self._prompts[key] = previous + self._start
@@ -128,11 +128,28 @@ class WhisperRecognizer(Recognizer):
                         cut=cut), \
             encoded, logp, ids
 
-    def _limit(self, seconds: float) -> int:
+    def _limit(self, seconds: float, hint: bool = True) -> int:
         """The decoder's most tokens, its start included, for an utterance this long."""
         t = self.tuning
         tokens = t.extra_tokens + int(t.tokens_per_s * seconds)
-        return len(self.prompt()) + (min(tokens, t.strict_tokens) if self.strict else tokens)
+        return len(self.prompt(hint)) + (min(tokens, t.strict_tokens) if self.strict else tokens)
+
+    def echoes_hint(self, text: str, said: Answer, encoded, seconds: float) -> bool:
+        """Whether a transcript that lists the context's answers ("Thigh, thigh, knee, toe," for piper's "thigh"
+        in noise) is Whisper going on with the hint it was given: heard again without the hint, it must mean
+        the same answer."""
+        if not self.grammar.hints.get(self.context) or self.strict or self.grammar.understand is None:
+            return False
+        found = {meaning(a) for a in (self.grammar.parse(n, self.context) for n in
+                                      self.grammar.understand(text, self.context).found) if a is not None}
+        if len(found) < self.tuning.hint_list:
+            return False
+        t = self.tuning
+        result = self.model.generate(encoded, [self.prompt(hint=False)], beam_size=1,
+                                     max_length=self._limit(seconds, hint=False),
+                                     repetition_penalty=t.repetition_penalty, no_repeat_ngram_size=t.no_repeat_ngram)[0]
+        again, _ = self.read(drop_echo(self.tokenizer.decode(result.sequences_ids[0]).strip()))
+        return again is None or meaning(again) != meaning(said)
 
     def score(self, encoded, steps: np.ndarray, ids: list[int], said: Answer | None = None) -> dict:
         """Log probability (teacher-forced: the spelling's tokens, then a word's end) of the likeliest short
@@ -235,11 +252,13 @@ class WhisperRecognizer(Recognizer):
     def _measure(self, pcm: bytes) -> tuple[Evidence, tuple]:
         ev, encoded, steps, ids = self.listen(pcm)
         understood_answer, why = self.read(ev.text, ev.cut)
+        if understood_answer is not None and self.echoes_hint(ev.text, understood_answer, encoded, ev.seconds):
+            understood_answer, why = None, "hint echo"
         if self.strict and understood_answer is not None and not self._command_first(ev.text, understood_answer):
             understood_answer, why = None, "not a barge-in command"  # a sentence with "stop" in it may be the coach's echo
         answers = self.short()
         named = answers.named(ev.text, understood_answer, self.tuning.sounds_like_name)
-        if named is not None and why not in ("hedge", "two answers"):  # "Big inflection." is begin flexion
+        if named is not None and why not in ("hedge", "two answers", "hint echo"):  # "Big inflection." is begin flexion
             understood_answer, why = named, "sounds like"
         ev.understood, ev.why = understood_answer, why
         kept = (self.endpointer.preroll_frames + self.endpointer.tail_frames) * FRAME_MS / 1000
@@ -248,7 +267,7 @@ class WhisperRecognizer(Recognizer):
             or answers.starts_short(ev.text, self.tuning.short_words)
         if self.strict and understood_answer is not None:  # barge-in's short answers all mean stop or pause:
             short = False  # their scores would only weigh one against the other
-        if speech <= self.tuning.short_s and short and why not in ("hedge", "two answers"):
+        if speech <= self.tuning.short_s and short and why not in ("hedge", "two answers", "hint echo"):
             ev.scores = self.score(encoded, steps, ids, understood_answer)
             ev.leads_to = answers.leads_to
             if understood_answer is None and not self.strict:  # barge-in's judgement uses neither

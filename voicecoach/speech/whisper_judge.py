@@ -100,6 +100,11 @@ class WhisperTuning:
     """A transcript of this many words (``words_said``) that means nothing is a sentence: the short answers'
     scores, which see only how it starts, do not make it an answer ("I'll do next." was skip, "Not life, not
     love" right) unless one of its words sounds like it. Bench: 3 wrong answers of 1124 asked again instead."""
+    hint_list: int = 3
+    """A transcript that names this many of the context's answers is heard again without the context's hint
+    (``echoes_hint``): with "Back, buttock, thigh, knee, calf or foot?" before it, Whisper went on with the list
+    (piper's "thigh" at 20 dB SNR written "Thigh, thigh, knee, toe," and taken as foot; without the hint "Dike").
+    No bench transcript of a real answer names more than two."""
     n_best: int = 5
     """When the greedy transcript means nothing, a beam search writes this many (``one_reading``) ..."""
     n_best_gap: float = 1.0
@@ -151,7 +156,7 @@ class Evidence:
 def judge(ev: Evidence, t: WhisperTuning, strict: bool = False) -> tuple[Answer | None, float]:
     """The answer to take (None: ask again) and a 0..1 confidence (``strict``: barge-in, over the coach's voice)."""
     ranked = ev.best()
-    if ev.why in ("hedge", "two answers"):
+    if ev.why in ("hedge", "two answers", "hint echo"):
         return None, 0.0
     top, top_score = ranked[0] if ranked else (None, -math.inf)
     runner = ranked[1][1] if len(ranked) > 1 else -math.inf
