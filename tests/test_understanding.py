@@ -71,6 +71,13 @@ EVERYDAY = [
     ("number", "eight, no, make that seven", 7),
     ("number", "it was eight this morning, now it's about five", 5),
     ("pain", "it moved up, but now it's spreading into my foot", "peripheralized"),
+    ("yesno", "yes, well no actually", "no"),  # the correction's own "no" (cleared? no: not the riskier yes)
+    ("number", "it's five, actually", 5),  # "actually" alone at the end corrects nothing
+    ("global", "I want to finish now", "done"),
+    ("global", "stop there for today", "stop"),  # stop, never done
+    ("idle", "the press up routine", "extension"),
+    ("idle", "I want to do my exercises", "session"),
+    ("pain", "it's a bit higher now", "partial"),
     # commands work in every context, and a hedge does not hide them
     *[(c, "hang on a second", "pause") for c in CONTEXTS],
     *[(c, "could you say that again please", "repeat") for c in CONTEXTS],
@@ -102,6 +109,8 @@ ASK_AGAIN = [
     ("number", "3L, Pop 10.", "not understood"),  # flite kal's "three out of ten": a number not written cleanly  # "finish" is the done command said alone only
     ("yesno", "I'm lying down", "not understood"),  # ready to start in idle only
     ("pain", "", "nothing said"),
+    ("yesno", "yes, no wait", "nothing said"),  # taken back, nothing said instead (it had been yes)
+    ("side", "left, no sorry", "nothing said"),
 ]
 
 

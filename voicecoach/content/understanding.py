@@ -7,7 +7,9 @@ its ``understanding:`` section:
 
 1. a whole accepted sentence is the answer at once;
 2. doubt ("I'm not sure", "maybe": ``hedges``) is never an answer: the coach asks again;
-3. after a self-correction ("eight... no, make that seven") only what follows counts;
+3. after a self-correction ("eight... no, make that seven") only what follows counts; one that ends the
+   answer takes it back ("left, no sorry": asked again), its "no" the answer where it is one ("yes, well
+   no actually");
 4. ``fillers`` ("um", "well", "please") are dropped from the text and from the sentences alike,
    repeats collapse ("yes yes yes"), and the longest sentences are found left to right in each
    clause (clauses end at punctuation and at "but");
@@ -160,7 +162,12 @@ class Understander:
                 if at >= 0:
                     rest = [clauses[i][at + len(marker):]] + clauses[i + 1:]
                     rest = [c for c in rest if c]
-                    return rest if rest else clauses[:i] + [clauses[i][:at]]
+                    if rest or "no" not in marker:  # "it's five, actually": nothing corrected
+                        return rest if rest else clauses[:i] + [clauses[i][:at]]
+                    # "yes, well no actually": the correction's own "no" is the answer where it is one; else
+                    # ("left, no sorry"; "yes, no wait": a thought not finished) what came before was taken
+                    # back and nothing replaces it: asked again
+                    return [["no"]] if "actually" in marker and ("no",) in self._table[context] else []
         return clauses
 
     def _find(self, words: list[str], context: str) -> list[tuple[str, Meaning | None, bool]]:
