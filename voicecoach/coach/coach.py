@@ -3,7 +3,8 @@
 The same Coach is driven by text (`voicecoach simulate`) and, later, by the microphone: a
 runtime calls `hear(text)` for each utterance and `fire_timer()` when `timer_due` passes,
 and receives everything the coach says through its Port. States and triggers are declared
-in machine.py; the clinical decisions are in progression.py.
+in machine.py; the clinical decisions are in progression.py. The callbacks of the intake (screening,
+baseline) and of an exercise (dose, pain question) are the mixins in intake.py and exercising.py.
 """
 
 from __future__ import annotations
@@ -18,14 +19,9 @@ from ..store.history import History
 from . import machine, plan
 from .clock import Clock
 from .exercising import ExerciseSteps
+from .intake import Intake
 from .progression import Outcome, Progression
 from .record import SessionRecord, advice_for, exercise_name, summary_sentences
-
-ACUTE_SCORE = 7
-"""Pain at or above this is acute today (seed 004: stretching while acute)."""
-BELOW_KNEE = ("calf", "foot")
-"""Pain reaching these is acute today."""
-
 
 def _sentence(text: str) -> str:
     """Text as spoken: starting with a capital."""
@@ -45,7 +41,7 @@ class Port(Protocol):
         """A progress mark: "hold_started", "rep_done", "state", "ended"."""
 
 
-class Coach(ExerciseSteps):
+class Coach(Intake, ExerciseSteps):
     """One coaching session's brain; its states and triggers come from machine.py."""
 
     def __init__(self, *, library: Library, lines: Lines, phrases: Phrases, settings: Settings,
@@ -151,34 +147,6 @@ class Coach(ExerciseSteps):
             self.history.log_event(self.record.session_id, self.clock.wall(), kind, data)
 
     # ---------------------------------------------------------------- conditions
-    def needs_screening(self, event) -> bool:
-        return not self.history.screened_on(self.clock.wall().date())
-
-    def answered_yes(self, event) -> bool:
-        return self.answer.value == "yes"
-
-    def answered_no(self, event) -> bool:
-        return self.answer.value == "no"
-
-    def on_last_screening_question(self, event) -> bool:
-        return self.screen_index >= self.lines.count("screening") - 1
-
-    def too_acute_for_program(self, event) -> bool:
-        acute = self.answer.value >= ACUTE_SCORE or self.record.baseline["location"] in BELOW_KNEE
-        return acute and all(s.part == "strengthening" for s in self.program.steps)
-
-    def program_needs_clearance(self, event) -> bool:
-        return self.program.requires_clearance
-
-    def set_complete(self, event) -> bool:
-        return not self.beats
-
-    def on_last_set(self, event) -> bool:
-        return self.set_index >= len(self.sets) - 1
-
-    def stops_exercise_now(self, event) -> bool:
-        return self.answer.value in ("peripheralized", "unable")
-
     def paused_in_exercise(self, event) -> bool:
         return self.paused_from in machine.EXERCISE
 
@@ -230,60 +198,6 @@ class Coach(ExerciseSteps):
         if last and last["program"] in self.library.programs:
             return self.library.programs[last["program"]]
         return self.library.programs[DEFAULT_PROGRAM]
-
-    # ---------------------------------------------------------------- screening and baseline
-    def enter_screening(self, event) -> None:
-        if self.screen_index == 0 and event.transition.source == "idle":
-            self.say("screening_intro")
-        self.ask(f"screening.{self.screen_index}")
-
-    def next_screening_question(self, event) -> None:
-        self.screen_index += 1
-
-    def complete_screening(self, event) -> None:
-        self.history.mark_screened(self.record.session_id, self.clock.wall())
-
-    def stop_for_red_flag(self, event) -> None:
-        self.record.end_reason = "red_flag"
-        self.record.stop_detail = f"screening question {self.screen_index + 1}"
-        self.say(f"red_flag.{self.screen_index}")
-
-    def enter_asking_location(self, event) -> None:
-        self.ask("ask_location")
-
-    def enter_asking_side(self, event) -> None:
-        self.ask("ask_side")
-
-    def enter_asking_score(self, event) -> None:
-        self.ask("ask_score")
-
-    def enter_asking_clearance(self, event) -> None:
-        self.ask("ask_clearance")
-
-    def record_location(self, event) -> None:
-        self.record.baseline["location"] = self.answer.value
-
-    def record_side(self, event) -> None:
-        self.record.baseline["side"] = self.answer.value
-
-    def record_score(self, event) -> None:
-        self.record.baseline["score"] = self.answer.value
-        b = self.record.baseline
-        self.history.set_baseline(self.record.session_id, b["location"], b["side"], b["score"])
-
-    def acute_today(self) -> bool:
-        b = self.record.baseline
-        return b["score"] >= ACUTE_SCORE or b["location"] in BELOW_KNEE
-
-    def stop_not_suitable_acute(self, event) -> None:
-        self.record.end_reason = "not_suitable_today"
-        self.record.stop_detail = "acute"
-        self.say("not_suitable_acute")
-
-    def stop_not_cleared(self, event) -> None:
-        self.record.end_reason = "not_suitable_today"
-        self.record.stop_detail = "not_cleared"
-        self.say("not_suitable_clearance")
 
     def plan_exercises(self, event) -> None:
         skip = ("strengthening",) if self.acute_today() else ()

@@ -14,6 +14,16 @@ OTHER_SIDE = {"left": "right", "right": "left"}
 class ExerciseSteps:
     """Callbacks that run one exercise's dose and record how the pain responded."""
 
+    # ---------------------------------------------------------------- conditions
+    def set_complete(self, event) -> bool:
+        return not self.beats
+
+    def on_last_set(self, event) -> bool:
+        return self.set_index >= len(self.sets) - 1
+
+    def stops_exercise_now(self, event) -> bool:
+        return self.answer.value in ("peripheralized", "unable")
+
     # ---------------------------------------------------------------- introducing
     def enter_introducing(self, event) -> None:
         step = self.progression.step
