@@ -219,6 +219,14 @@ def test_strength_not_cleared_is_not_suitable_today(simulate):
     assert out["summary"]["exercises"] == []
 
 
+@pytest.mark.parametrize("answer", ["yeah, well, not yet", "I think so", "my physio said to wait"])
+def test_strength_is_never_started_on_a_doubtful_or_taken_back_clearance(simulate, answer):
+    """Asked for clearance, "yes" is the riskier answer: doubt or a "no" cue asks again, or is a no."""
+    out = simulate(opening("back", "left", 3, start="start strengthening") + [answer, "no", "same"])
+    assert out["summary"]["end_reason"] == "not_suitable_today"
+    assert out["summary"]["exercises"] == []
+
+
 def test_strength_cleared_runs_the_hip_flexor_stretch_first(simulate):
     out = simulate(opening("back", "left", 3, start="start strengthening") + ["yes", "same", "same"])
     assert texts(out).count(LINES.get("ask_clearance")) == 1

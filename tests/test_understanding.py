@@ -74,6 +74,10 @@ EVERYDAY = [
     ("yesno", "yes, well no actually", "no"),  # the correction's own "no" (cleared? no: not the riskier yes)
     ("number", "it's five, actually", 5),  # "actually" alone at the end corrects nothing
     ("global", "I want to finish now", "done"),
+    ("clearance", "yes, my physio cleared me last week", "yes"),
+    ("clearance", "not yet, I'm seeing the physio next week", "no"),
+    ("clearance", "the doctor told me not to", "no"),
+    ("yesno", "yeah, well, not yet", "yes"),  # a red flag: the "yes" cue is the safe side
     ("global", "stop there for today", "stop"),  # stop, never done
     ("idle", "the press up routine", "extension"),
     ("idle", "I want to do my exercises", "session"),
@@ -109,6 +113,9 @@ ASK_AGAIN = [
     ("number", "3L, Pop 10.", "not understood"),  # flite kal's "three out of ten": a number not written cleanly  # "finish" is the done command said alone only
     ("yesno", "I'm lying down", "not understood"),  # ready to start in idle only
     ("pain", "", "nothing said"),
+    ("clearance", "yeah, well, not yet", "two answers"),  # cleared? the riskier yes is not taken
+    ("clearance", "I had a fall last week", "not understood"),  # a red flag's cue is no clearance
+    ("clearance", "sort of", "hedge"),
     ("yesno", "yes, no wait", "nothing said"),  # taken back, nothing said instead (it had been yes)
     ("side", "left, no sorry", "nothing said"),
 ]

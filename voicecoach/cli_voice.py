@@ -12,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .content.answer import CONTEXTS
 from .cli_settings import add_engine_flag, add_pace_flag, keep_pace
 
 log = logging.getLogger("voicecoach")
@@ -34,7 +35,7 @@ def add_commands(sub) -> None:
     p.set_defaults(func=cmd_say)
     p = sub.add_parser("hear", help="recognize WAV files in a given context")
     p.add_argument("files", nargs="+", type=Path)
-    p.add_argument("--expect", default="global", help="context: idle, yesno, location, side, number, pain, global")
+    p.add_argument("--expect", default="global", choices=CONTEXTS, help="context: what the coach asked")
     p.add_argument("--json", action="store_true")
     p.add_argument("--vosk-model", type=Path)
     add_engine_flag(p)

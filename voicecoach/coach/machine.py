@@ -22,7 +22,7 @@ RESUMABLE = QUESTIONS + EXERCISE
 STATES = ["idle", "paused", "deciding", "ended", *QUESTIONS, *EXERCISE]
 
 CONTEXT = {
-    "idle": "idle", "screening": "yesno", "asking_clearance": "yesno",
+    "idle": "idle", "screening": "yesno", "asking_clearance": "clearance",
     "asking_location": "location", "asking_side": "side",
     "asking_score": "number", "asking_final_score": "number",
     "checking_pain": "pain", "introducing": "pain", "exercising": "pain", "resting": "pain",

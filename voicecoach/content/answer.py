@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-CONTEXTS: tuple[str, ...] = ("idle", "yesno", "location", "side", "number", "pain", "global")
+CONTEXTS: tuple[str, ...] = ("idle", "yesno", "clearance", "location", "side", "number", "pain", "global")
 """The waiting points' kinds of answer; "global" commands are valid in every context."""
 GLOBAL = "global"
 
