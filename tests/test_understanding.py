@@ -98,6 +98,7 @@ ASK_AGAIN = [
     ("pain", "it moved up, but it's spreading into my foot", "two answers"),
     ("number", "five or six", "two answers"),
     ("location", "my back or my thigh", "two answers"),  # a choice not made: not the furthest place
+    ("location", "Vedic or thigh, one of the two.", "hedge"),  # Whisper's "buttock or thigh, one of the two"
     ("side", "left or right", "two answers"),  # not both sides
     ("side", "the right hand one, the left hand", "two answers"),  # both only when said as "left and right"
     ("pain", "better or worse, either", "two answers"),
