@@ -77,7 +77,7 @@ EVERYDAY = [
     ("clearance", "yes, my physio cleared me last week", "yes"),
     ("clearance", "not yet, I'm seeing the physio next week", "no"),
     ("clearance", "the doctor told me not to", "no"),
-    ("yesno", "yeah, well, not yet", "yes"),  # a red flag: the "yes" cue is the safe side
+    ("yesno", "no numbness, but I fell yesterday", "yes"),  # a red flag named is never outvoted
     ("global", "stop there for today", "stop"),  # stop, never done
     ("idle", "the press up routine", "extension"),
     ("idle", "I want to do my exercises", "session"),
@@ -117,6 +117,7 @@ ASK_AGAIN = [
     ("clearance", "yeah, well, not yet", "two answers"),  # cleared? the riskier yes is not taken
     ("clearance", "I had a fall last week", "not understood"),  # a red flag's cue is no clearance
     ("clearance", "sort of", "hedge"),
+    ("yesno", "Yeah, all good.", "two answers"),  # no symptom named: a plain yes and a no are asked again
     ("yesno", "yes, no wait", "nothing said"),  # taken back, nothing said instead (it had been yes)
     ("side", "left, no sorry", "nothing said"),
 ]

@@ -36,7 +36,7 @@ MAKE_CORPUS = REPO / "scripts" / "make-corpus"
 PHRASES_FILE = REPO / "prompts" / "phrases.yaml"
 PHRASING_FILE = SETS["heldout"]
 
-CONTEXTS = ("idle", "yesno", "location", "side", "number", "pain", "global")
+CONTEXTS = ("idle", "yesno", "clearance", "location", "side", "number", "pain", "global")
 CONDITIONS = ("clean", "20dB", "10dB")
 DIGITS = "zero one two three four five six seven eight nine".split()
 FOLDERS: dict[str, dict[str, tuple | None]] = {

@@ -39,6 +39,8 @@ def expected(context: str, expect) -> tuple | None:
         return (expect, None)
     if context == "idle":
         return ("last_session", None) if expect == "last_session" else ("start", expect)
+    if context == "clearance":  # the clearance question's answers are yes/no
+        return ("yesno", expect)
     return (context, expect)
 
 

@@ -247,9 +247,9 @@ class Understander:
                     for part in (_words(p) for p in re.split(PAUSE, text)))):
                 return kind, means
         safer = self.rules.safer.get(context)
-        if safer is not None and (kind, safer) in pool and not any(
-                hit[2] and hit[1] != (kind, safer) for hit in found if hit[1] in pool):
-            return kind, safer  # unless another answer was said as a whole listed answer ("no")
+        cue = any(hit[1] == (kind, safer) and tuple(hit[0].split()) not in self._listed[context] for hit in found)
+        if cue and not any(hit[2] and hit[1] != (kind, safer) for hit in found if hit[1] in pool):
+            return kind, safer  # a cue ("I fell"), unless another answer was said as a whole listed answer ("no")
         return None
 
 
