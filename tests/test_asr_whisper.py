@@ -412,6 +412,15 @@ def test_a_list_of_answers_that_goes_on_with_the_hint_is_heard_again_without_it(
     assert heard_pcm(rec, pcm, "location") == ("location", "foot")
 
 
+def test_a_word_the_phrase_file_refused_is_not_taken_back_from_the_scores(rec, tmp_path, monkeypatch):
+    """flite kal's "back of the thigh": "Bank of the bike, back of this bike." The phrase file finds no place in
+    it ("back" of something is not the back); the scores would still have taken back ("Bank" sounds like it)."""
+    pcm = synth(tmp_path, "flite:kal", "back of the thigh")
+    assert heard_pcm(rec, pcm, "location") != ("location", "back")
+    monkeypatch.setattr(ShortAnswers, "named_in", lambda self, text: frozenset())  # control
+    assert heard_pcm(rec, pcm, "location") == ("location", "back")
+
+
 @pytest.mark.parametrize("text, kept", [
     ("Repeat that. Repeat the dot.", "Repeat that."),  # Whisper's echo of a word on a short window
     ("Continue. Continue", "Continue."),

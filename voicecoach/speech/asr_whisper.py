@@ -197,6 +197,7 @@ class WhisperRecognizer(Recognizer):
             if understood_answer is None and not self.strict:  # barge-in's judgement uses neither
                 ev.sounds_like = answers.sounding_like(ev.text, self.tuning.sounds_like)
                 ev.inside_word = answers.inside_first_word(ev.text)
+                ev.named = answers.named_in(ev.text) if why == "not understood" else frozenset()
         return ev, (encoded, steps, ids)
 
     def reread(self, ev: Evidence, encoded, steps: np.ndarray, ids: list[int]) -> tuple[Evidence, Answer | None, float]:

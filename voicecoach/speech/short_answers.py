@@ -10,6 +10,7 @@ reads a transcript against them: may it be one of them (``starts_short``), does 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from dataclasses import dataclass
 
 from ..content.answer import DIGITS, opposite
@@ -43,6 +44,8 @@ class ShortAnswers:
     ("begin" -> "begin mckenzie", "begin flexion"...)."""
     last_words: dict[tuple, frozenset[str]]
     """Meaning -> the last words of its two-word sentences ("mckenzie", "extension" for the extension program)."""
+    own_words: dict[tuple, frozenset[str]] = dataclasses.field(default_factory=dict)
+    """Meaning -> its one-word sentences that no other meaning has ("back", "seven", "worse")."""
 
     @property
     def depth(self) -> int:
@@ -67,9 +70,21 @@ class ShortAnswers:
                 lasts.setdefault(m, set()).add(s.split()[-1])
             longer = ordered[bisect.bisect_left(ordered, s + " "): bisect.bisect_left(ordered, s + "!")]  # s + " ..."
             leads.setdefault(m, set()).update(meaning(grammar.parse(x, context)) for x in longer)
+        by_meaning: dict[tuple, set[str]] = {}
+        for m, spelled in ((m, normalize(s).split()) for s in sentences if len(s.split()) == 1
+                           for m in [meaning(grammar.parse(s, context))]):
+            by_meaning.setdefault(m, set()).update(spelled)
+        own = {m: frozenset(w for w in ws if not any(w in o for n, o in by_meaning.items() if n != m))
+               for m, ws in by_meaning.items()}
         return cls(tokens, frozenset(words), {m: frozenset(w) for m, w in firsts.items()},
                    {m: frozenset(x for x in later if x != m) for m, later in leads.items()},
-                   {m: frozenset(w) for m, w in lasts.items()})
+                   {m: frozenset(w) for m, w in lasts.items()}, own)
+
+    def named_in(self, text: str) -> frozenset[tuple]:
+        """The meanings one of whose own words the transcript says ("back" in "Bank of the bike, back of this
+        bike."): when the phrase file read the transcript and found no answer, it has weighed that word already."""
+        words = set(normalize(text).split())
+        return frozenset(m for m, own in self.own_words.items() if own & words)
 
     @property
     def meanings(self) -> set[tuple]:

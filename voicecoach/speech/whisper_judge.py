@@ -6,7 +6,7 @@ transcript read here first (``drop_echo``, ``words_said``); ``judge`` takes an a
 - a transcript answer that the scores do not clearly contradict is taken;
 - a transcript that says nothing the context knows ("star" for "stop", "now" for "no") gives the
   best-scoring short answer only if it is likely, beats the next one clearly and comes close to what
-  Whisper heard;
+  Whisper heard, and the transcript does not say that answer's own word (the phrase file weighed it);
 - an answer with a dangerous opposite (yes/no, left/right, up/down, far digits) must be clear of it.
 """
 
@@ -147,6 +147,9 @@ class Evidence:
     """Meanings of short answers whose word begins the transcript's longer first word ("Backward" -> back)."""
     leads_to: dict = field(default_factory=dict)
     """Meaning -> meanings of longer sentences starting with its short ones ("begin" -> "begin mckenzie")."""
+    named: frozenset = frozenset()
+    """Meanings whose own word the transcript says though the phrase file found no answer in it ("back" in "back
+    of this bike"): the text reading weighed that word and refused it."""
 
     def best(self) -> list[tuple[tuple, float]]:
         """Scored meanings, best first."""
@@ -175,7 +178,7 @@ def judge(ev: Evidence, t: WhisperTuning, strict: bool = False) -> tuple[Answer 
         if (top_score - runner < t.strict_margin or top_score < t.strict_floor
                 or len(words_said(ev.text)) > t.strict_scored_words):
             return None, 0.1
-    elif (top_score - runner < t.margin or top_score < t.floor or top in ev.inside_word
+    elif (top_score - runner < t.margin or top_score < t.floor or top in ev.inside_word or top in ev.named
           or (top not in ev.sounds_like and (top_score < ev.first_word - t.closeness
                                              or len(words_said(ev.text)) >= t.sentence_words))):
         return None, 0.1
