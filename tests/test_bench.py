@@ -108,7 +108,7 @@ def test_phrasing_score_counts_an_answer_to_nothing_as_a_false_accept():
 def test_text_figure_is_what_voicecoach_understand_prints(phrases):
     figures = text_figures(phrases)
     items = load("heldout")
-    assert figures["heldout"]["n"] == len(items) == 332 and figures["tuning"]["n"] == len(load("tuning")) == 1772
+    assert figures["heldout"]["n"] == len(items) == 332 and figures["tuning"]["n"] == len(load("tuning")) == 1985
     for name in ("heldout", "tuning"):
         f = figures[name]
         assert sum(t["n"] for t in f["by_context"].values()) == f["n"]
@@ -261,7 +261,7 @@ def test_quick_benchmark_reports_every_engine_side_by_side(tmp_path):
     assert all("first_choice" not in data["accuracy"][e] for e in installed if e != "pocketsphinx")
 
     text = data["text"]
-    assert text["heldout"]["n"] == 332 and text["tuning"]["n"] == 1772 and _fraction(text["heldout"]["accuracy"])
+    assert text["heldout"]["n"] == 332 and text["tuning"]["n"] == 1985 and _fraction(text["heldout"]["accuracy"])
     assert f"{100 * text['heldout']['accuracy']:.1f}%" in next(line for line in res.stdout.splitlines()
                                                                 if line.startswith("phrasings in text, held-out"))
 
