@@ -28,6 +28,7 @@ import sys
 import zlib
 from pathlib import Path
 
+from ..content.answer import CONTEXTS
 from .phrasings import SETS, expected
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,7 +37,6 @@ MAKE_CORPUS = REPO / "scripts" / "make-corpus"
 PHRASES_FILE = REPO / "prompts" / "phrases.yaml"
 PHRASING_FILE = SETS["heldout"]
 
-CONTEXTS = ("idle", "yesno", "clearance", "location", "side", "number", "pain", "global")
 CONDITIONS = ("clean", "20dB", "10dB")
 DIGITS = "zero one two three four five six seven eight nine".split()
 FOLDERS: dict[str, dict[str, tuple | None]] = {

@@ -56,7 +56,7 @@ class ShortAnswers:
     def build(cls, grammar: Grammar, context: str, strict: bool, encode, max_words: int) -> ShortAnswers:
         """The short answers of ``context``; ``encode``: text -> token ids."""
         sentences = grammar.strict(context) if strict else grammar.sentences[context]
-        tokens, words, firsts, leads, lasts = [], set(), {}, {}, {}
+        tokens, words, firsts, leads, lasts, alone = [], set(), {}, {}, {}, {}
         ordered = sorted(sentences)
         for s in sentences:
             if len(s.split()) > max_words:
@@ -68,14 +68,12 @@ class ShortAnswers:
             firsts.setdefault(m, set()).add(s.split()[0])
             if len(s.split()) > 1:
                 lasts.setdefault(m, set()).add(s.split()[-1])
+            else:
+                alone.setdefault(m, set()).add(normalize(s))
             longer = ordered[bisect.bisect_left(ordered, s + " "): bisect.bisect_left(ordered, s + "!")]  # s + " ..."
             leads.setdefault(m, set()).update(meaning(grammar.parse(x, context)) for x in longer)
-        by_meaning: dict[tuple, set[str]] = {}
-        for m, spelled in ((m, normalize(s).split()) for s in sentences if len(s.split()) == 1
-                           for m in [meaning(grammar.parse(s, context))]):
-            by_meaning.setdefault(m, set()).update(spelled)
-        own = {m: frozenset(w for w in ws if not any(w in o for n, o in by_meaning.items() if n != m))
-               for m, ws in by_meaning.items()}
+        own = {m: frozenset(w for w in ws if not any(w in o for n, o in alone.items() if n != m))
+               for m, ws in alone.items()}
         return cls(tokens, frozenset(words), {m: frozenset(w) for m, w in firsts.items()},
                    {m: frozenset(x for x in later if x != m) for m, later in leads.items()},
                    {m: frozenset(w) for m, w in lasts.items()}, own)
