@@ -381,7 +381,8 @@ def test_a_transcript_that_means_nothing_is_read_again_from_the_n_best(rec, tmp_
                                                                      text, answer):
     pcm = synth(tmp_path, voice, text)
     assert heard_pcm(rec, pcm, context) == answer
-    monkeypatch.setattr(rec, "tuning", dataclasses.replace(rec.tuning, n_best=1))  # control: the greedy one only
+    # control: the greedy one only, not corrected either ("next tension" sounds like "extension")
+    monkeypatch.setattr(rec, "tuning", dataclasses.replace(rec.tuning, n_best=1, correct_gap=-99.0))
     assert heard_pcm(rec, pcm, context) is None
 
 

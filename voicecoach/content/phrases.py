@@ -106,7 +106,8 @@ class Phrases:
         self.full_pause = full_pause
         """Answer kinds taken only after the full pause, never at the early check (a correction may follow)."""
         listed = {c: {_key(x) for x in spoken.get(c, []) + spoken.get(GLOBAL, [])} for c in table}
-        self._understand = Understander(table, rules or Rules(), self.parse, listed)
+        self._rules = rules or Rules()
+        self._understand = Understander(table, self._rules, self.parse, listed)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Phrases:
@@ -186,6 +187,11 @@ class Phrases:
         """What a recognizer may be told came before an answer in ``context`` (its offered choices), or ""."""
         self._check(context)
         return self._hints.get(context, "")
+
+    def safer(self, context: str) -> object:
+        """The answer of ``context`` that is the safer one to act on when unsure ("yes" to a red flag), or None."""
+        self._check(context)
+        return self._rules.safer.get(context)
 
     def examples(self, context: str) -> list[str]:
         """A few short canonical answers to offer when nothing matched."""

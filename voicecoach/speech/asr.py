@@ -91,6 +91,8 @@ class Grammar:
     """Answer kinds taken only after the full pause, never at the early check (``Phrases.full_pause``)."""
     full_pause_contexts: frozenset[str] = frozenset()
     """Contexts that accept such answers (there the endpointer holds on unvoiced sound, ``hold_on_sound``)."""
+    safer: Mapping[str, object] = field(default_factory=dict)
+    """Context -> its safer answer when unsure (``Phrases.safer``: yes to a red flag, no to the clearance)."""
 
     @classmethod
     def from_phrases(cls, phrases: Phrases) -> Grammar:
@@ -98,7 +100,8 @@ class Grammar:
         glob = phrases.sentences(GLOBAL)
         sentences = {c: sorted(set(phrases.sentences(c)) | set(glob)) for c in CONTEXTS}
         return cls(sentences, phrases.parse, phrases.understand, {c: phrases.hint(c) for c in CONTEXTS},
-                   phrases.full_pause, frozenset(c for c in CONTEXTS if phrases.kinds(c) & phrases.full_pause))
+                   phrases.full_pause, frozenset(c for c in CONTEXTS if phrases.kinds(c) & phrases.full_pause),
+                   {c: phrases.safer(c) for c in CONTEXTS if phrases.safer(c) is not None})
 
     def strict(self, context: str) -> list[str]:
         """The barge-in grammar: the sentences of ``context`` that mean stop or pause."""

@@ -12,7 +12,9 @@ after (``WhisperTuning``), not in Whisper's 30 s window, and then:
    does it sound like, which begins inside its first word);
 3. ``whisper_judge.judge`` weighs that evidence: an answer, or ask again;
 4. a transcript of two words or more that means nothing is read again from Whisper's n-best (``reread``):
-   the answer its likeliest transcripts agree on, with no dangerous opposite in any, is judged as in 3.
+   the answer its likeliest transcripts agree on, with no dangerous opposite in any, is judged as in 3;
+5. failing that, with one word corrected to a word of the context that sounds like it (``corrections``), when
+   Whisper finds that reading nearly as likely as its own transcript (``correct``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..content.phrases import Answer
+from ..content.phrases import Answer, normalize
 from .asr import Grammar, Recognizer, meaning
+from .corrections import Corrections, choose
 from .endpoint import FRAME_MS
 from .short_answers import ShortAnswers
 from .whisper_judge import Evidence, WhisperTuning, drop_echo, judge, one_reading, words_said
@@ -56,6 +59,7 @@ class WhisperRecognizer(Recognizer):
         self._prompts: dict[tuple[str, bool, bool], list[int]] = {}
         """The decoder's start per (context, strict, hint): the context's hint as previous text, then ``_start``."""
         self._short: dict[tuple[str, bool], ShortAnswers] = {}
+        self._corrections: dict[str, Corrections] = {}
         self._heard: OrderedDict[bytes, tuple] = OrderedDict()
         """The latest transcripts by their audio's and prompt's digest: a recording heard again (hear, the
         benchmark) is encoded and transcribed once per prompt. Not used live."""
@@ -225,6 +229,36 @@ class WhisperRecognizer(Recognizer):
         answer, confidence = judge(again, t)
         return again, answer, min(confidence, 0.7)
 
+    def correct(self, ev: Evidence, encoded) -> tuple[Evidence, Answer | None, float]:
+        """A transcript that means nothing read with one word corrected (``corrections``): the reading Whisper
+        finds nearly as likely as its own transcript, scored teacher-forced on the same audio in one batch."""
+        if self.context not in self._corrections:
+            self._corrections[self.context] = Corrections.build(self.grammar, self.context)
+        corrections, t = self._corrections[self.context], self.tuning
+        read = lambda text: self.read(text, ev.cut)  # noqa: E731
+        readings = corrections.readings(ev.text, read, t.correct_distance)
+        if not readings:
+            return ev, None, 0.0
+        scored = {reading.text: reading for reading in readings}
+        ranked = sorted(scored.values(), key=lambda r: meaning(r.answer))
+        opposites = sorted({o for r in ranked for o in corrections.opposites(ev.text, r, read)})
+        scores = self.sentence_scores(encoded, [normalize(ev.text), *(r.text for r in ranked), *opposites])
+        found = choose(scores[0], list(zip(ranked, scores[1:len(ranked) + 1])), scores[len(ranked) + 1:],
+                       self.grammar.safer.get(self.context), t)
+        if found is None:
+            return ev, None, 0.0
+        return dataclasses.replace(ev, text=found.text, understood=found.answer, why="corrected"), found.answer, 0.6
+
+    def sentence_scores(self, encoded, texts: list[str]) -> list[float]:
+        """Whisper's log probability of each text (teacher-forced after this context's prompt) for the audio."""
+        import ctranslate2
+
+        tokens = [self.tokenizer.encode(" " + text, add_special_tokens=False).ids for text in texts]
+        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(np.asarray(encoded), len(texts), 0)))
+        frames = np.asarray(encoded).shape[1] * 2
+        results = self.model.align(batch, self.prompt(), tokens, [frames] * len(texts))
+        return [float(np.log(np.maximum(np.asarray(r.text_token_probs, np.float64), 1e-12)).sum()) for r in results]
+
     def _command_first(self, text: str, answer: Answer) -> bool:
         """Barge-in: stop/pause said first ("stop", "oh stop please"), in a short utterance: "you can say stop,
         pause..." is the coach's own voice heard back through a loudspeaker."""
@@ -241,6 +275,8 @@ class WhisperRecognizer(Recognizer):
                 and len(words_said(ev.text)) >= t.n_best_words:
             again, answer, confidence = self.reread(ev, *heard)
             ev = again if answer is not None else ev
+            if answer is None:
+                ev, answer, confidence = self.correct(ev, heard[0])
         log.debug("whisper %r -> %s (%s, scores %s)", ev.text, answer, ev.why,
                   {f"{k[0]}:{k[1]}": round(v, 1) for k, v in ev.best()[:3]})
         words = answer is not None or (ev.why != "nothing said" and ev.no_speech <= t.no_speech)

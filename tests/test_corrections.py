@@ -1,0 +1,123 @@
+"""A transcript that means nothing, read with one word corrected to a word of the context that sounds like it
+(``speech/corrections.py``), taken only when Whisper finds that reading nearly as likely as its own transcript.
+
+The readings come from the real phrase file, the scores from the real Whisper model on speech made at test time
+by flite; ``choose`` is also checked alone, on given scores, for the rules that keep it safe.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from voicecoach.content.phrases import Answer, Phrases
+from voicecoach.speech.asr import Grammar, meaning
+from voicecoach.speech.corrections import Corrections, Reading, choose
+from voicecoach.speech.engines import load_recognizer
+from voicecoach.speech.whisper_judge import WhisperTuning
+
+from test_asr_whisper import heard_pcm, synth
+
+
+@pytest.fixture(scope="module")
+def phrases() -> Phrases:
+    return Phrases.load()
+
+
+@pytest.fixture(scope="module")
+def grammar(phrases) -> Grammar:
+    return Grammar.from_phrases(phrases)
+
+
+@pytest.fixture(scope="module")
+def rec(phrases):
+    recognizer = load_recognizer(phrases)
+    assert recognizer.engine == "whisper", recognizer.choice
+    return recognizer
+
+
+def reader(grammar: Grammar, context: str):
+    return lambda text: (grammar.parse(text, context) if grammar.understand is None
+                         else grammar.understand(text, context).answer, "")
+
+
+# ---------------------------------------------------------------- the readings (phrase file only)
+def test_a_word_that_sounds_like_a_word_of_the_context_gives_a_reading(grammar):
+    corrections = Corrections.build(grammar, "side")
+    readings = corrections.readings("Let hand side.", reader(grammar, "side"), 0.5)
+    assert {(r.text, meaning(r.answer)) for r in readings} == {("left hand side", ("side", "left"))}
+    left = readings[0]
+    assert "right hand side" in corrections.opposites("Let hand side.", left, reader(grammar, "side"))
+
+
+def test_words_of_the_context_and_words_nobody_can_say_are_not_corrected(grammar):
+    corrections = Corrections.build(grammar, "side")
+    read = reader(grammar, "side")
+    assert "left" in corrections.vocabulary
+    assert all(r.at != 0 for r in corrections.readings("left hand side", read, 0.5))  # "left" stays "left"
+    assert corrections.readings("Lefft handd", read, 0.5) == []  # not in the pronouncing dictionary
+    assert corrections.readings("Let hand side.", read, 0.0) == []  # only the same sound: no other word
+
+
+# ---------------------------------------------------------------- the choice (given scores)
+def _reading(context: str, kind: str, value, text: str = "x") -> Reading:
+    return Reading(text, Answer(kind, value, text), 0)
+
+
+@pytest.mark.parametrize("transcript, left, right_hand, taken", [
+    (-3.0, -6.0, [-10.5], True),    # 3.0 below the transcript, the opposite far below
+    (-3.0, -7.0, [-10.5], False),   # 4.0 below: Whisper heard another word
+    (-3.0, -6.0, [-8.0], False),    # the opposite reading within 3 of it
+])
+def test_a_reading_is_taken_when_nearly_as_likely_as_the_transcript_and_clear_of_its_opposite(
+        transcript, left, right_hand, taken):
+    found = choose(transcript, [(_reading("side", "side", "left"), left)], right_hand, None, WhisperTuning())
+    assert (found is not None) == taken
+
+
+def test_two_readings_that_mean_different_answers_must_be_far_apart():
+    t = WhisperTuning()
+    three, help_ = _reading("number", "number", 3), _reading("number", "help", None)
+    assert choose(-2.0, [(three, -4.0), (help_, -5.0)], [], None, t) is None
+    assert choose(-2.0, [(three, -4.0), (help_, -7.0)], [], None, t) is three
+
+
+@pytest.mark.parametrize("context, safer, value, taken", [
+    ("yesno", "yes", "yes", True),   # a red flag: yes stops the session, the safe side
+    ("yesno", "yes", "no", False),   # never the riskier answer from a corrected word
+    ("clearance", "no", "yes", False),
+    ("clearance", "no", "no", True),
+])
+def test_a_corrected_word_never_gives_the_riskier_answer(context, safer, value, taken, phrases):
+    assert phrases.safer(context) == safer  # the phrase file's own rule
+    found = choose(-5.0, [(_reading(context, "yesno", value), -5.5)], [], phrases.safer(context), WhisperTuning())
+    assert (found is not None) == taken
+
+
+# ---------------------------------------------------------------- on speech
+@pytest.mark.parametrize("voice, context, text, answer", [
+    ("flite:awb", "number", "it's a three", ("number", 3)),   # greedy: "It's a free."
+    ("flite:slt", "side", "my left, yep", ("side", "left")),  # greedy: "My list, yep."
+])
+def test_a_word_whisper_wrote_as_another_is_corrected(rec, tmp_path, monkeypatch, voice, context, text, answer):
+    pcm = synth(tmp_path, voice, text)
+    assert heard_pcm(rec, pcm, context) == answer
+    monkeypatch.setattr(rec, "tuning", dataclasses.replace(rec.tuning, correct_gap=-99.0))  # control: no correction
+    assert heard_pcm(rec, pcm, context) is None
+
+
+@pytest.mark.parametrize("context, text", [
+    ("number", "the weather is nice today"),
+    ("pain", "the door bell just went"),
+    ("yesno", "my cat just jumped on my back"),
+])
+def test_a_sentence_about_something_else_is_not_corrected_into_an_answer(rec, tmp_path, context, text):
+    assert heard_pcm(rec, synth(tmp_path, "flite:slt", text), context) is None
+
+
+def test_whisper_scores_its_own_transcript_above_other_words(rec, tmp_path):
+    rec.set_context("side")
+    ev, encoded, _, _ = rec.listen(synth(tmp_path, "flite:slt", "my left, yep"))
+    own, other = rec.sentence_scores(encoded, ["my list yep", "the weather is nice today"])
+    assert own > other + 10
