@@ -11,7 +11,7 @@ import dataclasses
 
 import pytest
 
-from voicecoach.content.phrases import Answer, Phrases
+from voicecoach.content.phrases import Answer, Phrases, normalize
 from voicecoach.speech.asr import Grammar, meaning
 from voicecoach.speech.corrections import Corrections, Reading, choose
 from voicecoach.speech.engines import load_recognizer
@@ -51,11 +51,27 @@ def test_a_word_that_sounds_like_a_word_of_the_context_gives_a_reading(grammar):
     assert "right hand side" in corrections.opposites("Let hand side.", left, reader(grammar, "side"))
 
 
-def test_words_of_the_context_and_words_nobody_can_say_are_not_corrected(grammar):
+def test_a_word_may_become_a_cue_the_context_understands(grammar):
+    """"fever" is no listed answer but a red-flag cue of the phrase file: "fevers" may be read as it."""
+    readings = Corrections.build(grammar, "yesno").readings("I'm a bit fevers today.", reader(grammar, "yesno"), 0.5)
+    assert ("i'm a bit fever today", ("yesno", "yes")) in {(r.text, meaning(r.answer)) for r in readings}
+
+
+@pytest.mark.parametrize("context, text, word", [
+    ("side", "left hand side", "left"),              # a word of the context's own answers was said
+    ("idle", "can use part of my session.", "session"),  # not "extension", a program of its own
+    ("pain", "Now I can see you within my foot.", "can"),  # never to or from a negation ("can't": unable)
+])
+def test_answer_words_and_negations_are_never_corrected(grammar, context, text, word):
+    corrections = Corrections.build(grammar, context)
+    at = normalize(text).split().index(word)
+    assert all(r.at != at for r in corrections.readings(text, reader(grammar, context), 0.5))
+    assert not set(corrections.vocabulary) & grammar.negations
+
+
+def test_words_nobody_can_say_are_not_corrected(grammar):
     corrections = Corrections.build(grammar, "side")
     read = reader(grammar, "side")
-    assert "left" in corrections.vocabulary
-    assert all(r.at != 0 for r in corrections.readings("left hand side", read, 0.5))  # "left" stays "left"
     assert corrections.readings("Lefft handd", read, 0.5) == []  # not in the pronouncing dictionary
     assert corrections.readings("Let hand side.", read, 0.0) == []  # only the same sound: no other word
 

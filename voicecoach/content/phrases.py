@@ -178,6 +178,16 @@ class Phrases:
         self._check(context)
         return list(self._spoken[context])
 
+    def words(self, context: str) -> frozenset[str]:
+        """Every word of every sentence understood in ``context`` (global commands and cues included)."""
+        self._check(context)
+        return frozenset(word for key in self._table[context] for word in key.split())
+
+    def negation_words(self) -> frozenset[str]:
+        """The words that negate ("not", "can't", "no"), as written and without apostrophes."""
+        words = {w for phrase in self._rules.negations | self._rules.adjacent_negations for w in phrase.split()}
+        return frozenset(words | {w.replace("'", "") for w in words})
+
     def kinds(self, context: str) -> frozenset[str]:
         """The kinds of answer ``context`` accepts, global commands included ("yesno", "stop", ...)."""
         self._check(context)

@@ -91,6 +91,10 @@ class Grammar:
     """Answer kinds taken only after the full pause, never at the early check (``Phrases.full_pause``)."""
     full_pause_contexts: frozenset[str] = frozenset()
     """Contexts that accept such answers (there the endpointer holds on unvoiced sound, ``hold_on_sound``)."""
+    words: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Context -> every word of the sentences understood there (``Phrases.words``: cues such as "fever" too)."""
+    negations: frozenset[str] = frozenset()
+    """Words that negate (``Phrases.negation_words``): a transcript is never corrected to or from one."""
     safer: Mapping[str, object] = field(default_factory=dict)
     """Context -> its safer answer when unsure (``Phrases.safer``: yes to a red flag, no to the clearance)."""
 
@@ -101,6 +105,7 @@ class Grammar:
         sentences = {c: sorted(set(phrases.sentences(c)) | set(glob)) for c in CONTEXTS}
         return cls(sentences, phrases.parse, phrases.understand, {c: phrases.hint(c) for c in CONTEXTS},
                    phrases.full_pause, frozenset(c for c in CONTEXTS if phrases.kinds(c) & phrases.full_pause),
+                   {c: phrases.words(c) for c in CONTEXTS}, phrases.negation_words(),
                    {c: phrases.safer(c) for c in CONTEXTS if phrases.safer(c) is not None})
 
     def strict(self, context: str) -> list[str]:

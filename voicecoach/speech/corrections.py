@@ -35,28 +35,33 @@ class Reading:
 
 @dataclass(frozen=True)
 class Corrections:
-    """The words a transcript of one context may be corrected to."""
+    """The words a transcript of one context may be corrected to, and the words it keeps."""
 
     vocabulary: tuple[str, ...]
-    """The words of the context's sentences (global commands included) that the pronouncing dictionary knows."""
+    """What a word may become: the words of the sentences the context understands (``Grammar.words``: global
+    commands and cues such as "fever" too) that the pronouncing dictionary knows, no negation among them."""
+    kept: frozenset[str]
+    """Words never corrected: those of the context's own answers (a "session" heard is not "extension") and
+    negations ("can" is not "can't")."""
 
     @classmethod
     def build(cls, grammar: Grammar, context: str) -> Corrections:
         """The corrections of ``context``."""
-        words = {w for sentence in grammar.sentences[context] for w in sentence.split()}
-        return cls(tuple(sorted(w for w in words if pronunciations(w))))
+        listed = {w for sentence in grammar.sentences[context] for w in sentence.split()}
+        words = (grammar.words.get(context) or listed) - grammar.negations
+        kept = {w.replace("'", "") for w in listed} | grammar.negations
+        return cls(tuple(sorted(w for w in words if pronunciations(w))), frozenset(kept))
 
     def readings(self, text: str, read, distance: float) -> list[Reading]:
-        """Every reading of ``text`` with one word that is no word of the context replaced by one that sounds
-        at most ``distance`` from it, which ``read`` (text -> (answer or None, why)) understands."""
+        """Every reading of ``text`` with one word that is not ``kept`` replaced by one that sounds at most
+        ``distance`` from it, which ``read`` (text -> (answer or None, why)) understands."""
         words = normalize(text).split()
-        vocabulary = set(self.vocabulary)
         out = []
         for at, word in enumerate(words):
-            if word in vocabulary or not pronunciations(word):
+            if word in self.kept or word.replace("'", "") in self.kept or not pronunciations(word):
                 continue
             for other in self.vocabulary:
-                if sound_distance(word, other) <= distance:
+                if other != word and sound_distance(word, other) <= distance:
                     corrected = " ".join(words[:at] + [other] + words[at + 1:])
                     answer, _ = read(corrected)
                     if answer is not None:
