@@ -13,7 +13,7 @@ import pytest
 
 from voicecoach.content.phrases import Answer, Phrases, normalize
 from voicecoach.speech.asr import Grammar, meaning
-from voicecoach.speech.corrections import Corrections, Reading, choose
+from voicecoach.speech.corrections import Corrections, Reading, choose, clear_of_opposites
 from voicecoach.speech.engines import load_recognizer
 from voicecoach.speech.whisper_judge import WhisperTuning
 
@@ -37,6 +37,9 @@ def rec(phrases):
     return recognizer
 
 
+T = WhisperTuning()
+
+
 def reader(grammar: Grammar, context: str):
     return lambda text: (grammar.parse(text, context) if grammar.understand is None
                          else grammar.understand(text, context).answer, "")
@@ -45,7 +48,7 @@ def reader(grammar: Grammar, context: str):
 # ---------------------------------------------------------------- the readings (phrase file only)
 def test_a_word_that_sounds_like_a_word_of_the_context_gives_a_reading(grammar):
     corrections = Corrections.build(grammar, "side")
-    readings = corrections.readings("Let hand side.", reader(grammar, "side"), 0.5)
+    readings = corrections.readings("Let hand side.", reader(grammar, "side"), T)
     assert {(r.text, meaning(r.answer)) for r in readings} == {("left hand side", ("side", "left"))}
     left = readings[0]
     assert "right hand side" in corrections.opposites("Let hand side.", left, reader(grammar, "side"))
@@ -53,7 +56,7 @@ def test_a_word_that_sounds_like_a_word_of_the_context_gives_a_reading(grammar):
 
 def test_a_word_may_become_a_cue_the_context_understands(grammar):
     """"fever" is no listed answer but a red-flag cue of the phrase file: "fevers" may be read as it."""
-    readings = Corrections.build(grammar, "yesno").readings("I'm a bit fevers today.", reader(grammar, "yesno"), 0.5)
+    readings = Corrections.build(grammar, "yesno").readings("I'm a bit fevers today.", reader(grammar, "yesno"), T)
     assert ("i'm a bit fever today", ("yesno", "yes")) in {(r.text, meaning(r.answer)) for r in readings}
 
 
@@ -65,15 +68,27 @@ def test_a_word_may_become_a_cue_the_context_understands(grammar):
 def test_answer_words_and_negations_are_never_corrected(grammar, context, text, word):
     corrections = Corrections.build(grammar, context)
     at = normalize(text).split().index(word)
-    assert all(r.at != at for r in corrections.readings(text, reader(grammar, context), 0.5))
+    assert all(r.at != at for r in corrections.readings(text, reader(grammar, context), T))
     assert not set(corrections.vocabulary) & grammar.negations
 
 
 def test_words_nobody_can_say_are_not_corrected(grammar):
     corrections = Corrections.build(grammar, "side")
     read = reader(grammar, "side")
-    assert corrections.readings("Lefft handd", read, 0.5) == []  # not in the pronouncing dictionary
-    assert corrections.readings("Let hand side.", read, 0.0) == []  # only the same sound: no other word
+    assert corrections.readings("Lefft handd", read, T) == []  # not in the pronouncing dictionary
+    assert corrections.readings("Let hand side.", read, dataclasses.replace(T, correct_distance=0.0)) == []
+
+
+def test_a_sentence_that_could_be_read_too_many_ways_is_not_read_at_all(grammar):
+    """Each reading costs a decoder pass over the sentence: a long one, or one whose readings mean many answers,
+    is asked again instead (a pain-context sentence about a door bell had 7 readings and took 2.5 s)."""
+    corrections, read = Corrections.build(grammar, "pain"), reader(grammar, "pain")
+    text = "My length feels clear now, it's just my mark."
+    assert corrections.readings(text, read, T)
+    assert corrections.readings(text, read, dataclasses.replace(T, correct_words=5)) == []
+    assert corrections.readings(text, read, dataclasses.replace(T, correct_meanings=1)) == []
+    few = corrections.readings(text, read, dataclasses.replace(T, correct_per_meaning=1))
+    assert len(few) == len({meaning(r.answer) for r in few})
 
 
 # ---------------------------------------------------------------- the choice (given scores)
@@ -88,15 +103,15 @@ def _reading(context: str, kind: str, value, text: str = "x") -> Reading:
 ])
 def test_a_reading_is_taken_when_nearly_as_likely_as_the_transcript_and_clear_of_its_opposite(
         transcript, left, right_hand, taken):
-    found = choose(transcript, [(_reading("side", "side", "left"), left)], right_hand, None, WhisperTuning())
-    assert (found is not None) == taken
+    found = choose(transcript, [(_reading("side", "side", "left"), left)], None, T)
+    assert (found is not None and clear_of_opposites(found[1], right_hand, T)) == taken
 
 
 def test_two_readings_that_mean_different_answers_must_be_far_apart():
     t = WhisperTuning()
     three, help_ = _reading("number", "number", 3), _reading("number", "help", None)
-    assert choose(-2.0, [(three, -4.0), (help_, -5.0)], [], None, t) is None
-    assert choose(-2.0, [(three, -4.0), (help_, -7.0)], [], None, t) is three
+    assert choose(-2.0, [(three, -4.0), (help_, -5.0)], None, t) is None
+    assert choose(-2.0, [(three, -4.0), (help_, -7.0)], None, t) == (three, -4.0)
 
 
 @pytest.mark.parametrize("context, safer, value, taken", [
@@ -107,7 +122,7 @@ def test_two_readings_that_mean_different_answers_must_be_far_apart():
 ])
 def test_a_corrected_word_never_gives_the_riskier_answer(context, safer, value, taken, phrases):
     assert phrases.safer(context) == safer  # the phrase file's own rule
-    found = choose(-5.0, [(_reading(context, "yesno", value), -5.5)], [], phrases.safer(context), WhisperTuning())
+    found = choose(-5.0, [(_reading(context, "yesno", value), -5.5)], phrases.safer(context), T)
     assert (found is not None) == taken
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..content.phrases import Answer, normalize
 from .asr import Grammar, Recognizer, meaning
-from .corrections import Corrections, choose
+from .corrections import Corrections, choose, clear_of_opposites
 from .endpoint import FRAME_MS
 from .short_answers import ShortAnswers
 from .whisper_judge import Evidence, WhisperTuning, drop_echo, judge, one_reading, words_said
@@ -231,23 +231,24 @@ class WhisperRecognizer(Recognizer):
 
     def correct(self, ev: Evidence, encoded) -> tuple[Evidence, Answer | None, float]:
         """A transcript that means nothing read with one word corrected (``corrections``): the reading Whisper
-        finds nearly as likely as its own transcript, scored teacher-forced on the same audio in one batch."""
+        finds nearly as likely as its own transcript (teacher-forced on the same audio, one batch), then clear of
+        its dangerous opposites (a second batch, only then)."""
         if self.context not in self._corrections:
             self._corrections[self.context] = Corrections.build(self.grammar, self.context)
         corrections, t = self._corrections[self.context], self.tuning
         read = lambda text: self.read(text, ev.cut)  # noqa: E731
-        readings = corrections.readings(ev.text, read, t.correct_distance)
+        readings = corrections.readings(ev.text, read, t)
         if not readings:
             return ev, None, 0.0
-        scored = {reading.text: reading for reading in readings}
-        ranked = sorted(scored.values(), key=lambda r: meaning(r.answer))
-        opposites = sorted({o for r in ranked for o in corrections.opposites(ev.text, r, read)})
-        scores = self.sentence_scores(encoded, [normalize(ev.text), *(r.text for r in ranked), *opposites])
-        found = choose(scores[0], list(zip(ranked, scores[1:len(ranked) + 1])), scores[len(ranked) + 1:],
-                       self.grammar.safer.get(self.context), t)
+        scores = self.sentence_scores(encoded, [normalize(ev.text), *(r.text for r in readings)])
+        found = choose(scores[0], list(zip(readings, scores[1:])), self.grammar.safer.get(self.context), t)
         if found is None:
             return ev, None, 0.0
-        return dataclasses.replace(ev, text=found.text, understood=found.answer, why="corrected"), found.answer, 0.6
+        reading, score = found
+        opposites = corrections.opposites(ev.text, reading, read)
+        if opposites and not clear_of_opposites(score, self.sentence_scores(encoded, opposites), t):
+            return ev, None, 0.0
+        return dataclasses.replace(ev, text=reading.text, understood=reading.answer, why="corrected"), reading.answer, 0.6
 
     def sentence_scores(self, encoded, texts: list[str]) -> list[float]:
         """Whisper's log probability of each text (teacher-forced after this context's prompt) for the audio."""

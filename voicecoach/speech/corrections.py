@@ -43,49 +43,60 @@ class Corrections:
     kept: frozenset[str]
     """Words never corrected: those of the context's own answers (a "session" heard is not "extension") and
     negations ("can" is not "can't")."""
+    alone: dict[str, Answer]
+    """The vocabulary's words that are an answer said alone ("right", "down", "seven"): where opposites come from."""
 
     @classmethod
     def build(cls, grammar: Grammar, context: str) -> Corrections:
         """The corrections of ``context``."""
         listed = {w for sentence in grammar.sentences[context] for w in sentence.split()}
-        words = (grammar.words.get(context) or listed) - grammar.negations
+        words = sorted(w for w in (grammar.words.get(context) or listed) - grammar.negations if pronunciations(w))
         kept = {w.replace("'", "") for w in listed} | grammar.negations
-        return cls(tuple(sorted(w for w in words if pronunciations(w))), frozenset(kept))
+        alone = {w: a for w in words if (a := grammar.parse(w, context)) is not None}
+        return cls(tuple(words), frozenset(kept), alone)
 
-    def readings(self, text: str, read, distance: float) -> list[Reading]:
-        """Every reading of ``text`` with one word that is not ``kept`` replaced by one that sounds at most
-        ``distance`` from it, which ``read`` (text -> (answer or None, why)) understands."""
+    def readings(self, text: str, read, t: WhisperTuning) -> list[Reading]:
+        """The readings of ``text`` with one word that is not ``kept`` replaced by one that sounds at most
+        ``t.correct_distance`` from it, which ``read`` (text -> (answer or None, why)) understands: per meaning
+        the ``t.correct_per_meaning`` nearest in sound; none when the transcript is longer than
+        ``t.correct_words`` words or the readings mean more than ``t.correct_meanings`` answers (it could be
+        read too many ways, and each reading costs a decoder pass)."""
         words = normalize(text).split()
-        out = []
+        if len(words) > t.correct_words:
+            return []
+        near: dict[tuple, list[tuple[float, Reading]]] = {}
         for at, word in enumerate(words):
             if word in self.kept or word.replace("'", "") in self.kept or not pronunciations(word):
                 continue
             for other in self.vocabulary:
-                if other != word and sound_distance(word, other) <= distance:
+                if other != word and (far := sound_distance(word, other)) <= t.correct_distance:
                     corrected = " ".join(words[:at] + [other] + words[at + 1:])
                     answer, _ = read(corrected)
                     if answer is not None:
-                        out.append(Reading(corrected, answer, at))
-        return out
+                        near.setdefault(meaning(answer), []).append((far, Reading(corrected, answer, at)))
+        if len(near) > t.correct_meanings:
+            return []
+        return [r for found in near.values() for _, r in sorted(found, key=lambda fr: fr[0])[: t.correct_per_meaning]]
 
     def opposites(self, text: str, reading: Reading, read) -> list[str]:
-        """The readings of ``text`` with the same word replaced by any word of the context that mean a dangerous
-        opposite of ``reading``'s answer, however it sounds ("right hand side" for "left hand side")."""
+        """The readings of ``text`` with the same word replaced by a word of the context that alone means a
+        dangerous opposite of ``reading``'s answer, however it sounds ("right hand side" for "left hand side"),
+        and that then means it."""
         words = normalize(text).split()
         out = []
-        for other in self.vocabulary:
-            corrected = " ".join(words[:reading.at] + [other] + words[reading.at + 1:])
-            answer, _ = read(corrected)
-            if answer is not None and opposite(reading.answer, answer):
-                out.append(corrected)
+        for other, answer in self.alone.items():
+            if opposite(reading.answer, answer):
+                corrected = " ".join(words[:reading.at] + [other] + words[reading.at + 1:])
+                said, _ = read(corrected)
+                if said is not None and opposite(reading.answer, said):
+                    out.append(corrected)
         return out
 
 
-def choose(transcript: float, scored: list[tuple[Reading, float]], opposites: list[float], safer,
-           t: WhisperTuning) -> Reading | None:
-    """The reading to take, or None (ask again). ``transcript``: Whisper's log probability of its own
-    (normalized) transcript; ``scored``: each reading's; ``opposites``: the dangerous opposite readings';
-    ``safer``: the context's safer answer (``Grammar.safer``) or None."""
+def choose(transcript: float, scored: list[tuple[Reading, float]], safer, t: WhisperTuning) -> tuple[Reading, float] | None:
+    """The reading to take and its score, or None (ask again), before its opposites are weighed
+    (``clear_of_opposites``). ``transcript``: Whisper's log probability of its own (normalized) transcript;
+    ``scored``: each reading's; ``safer``: the context's safer answer (``Grammar.safer``) or None."""
     best: dict[tuple, tuple[Reading, float]] = {}
     for reading, score in scored:
         m = meaning(reading.answer)
@@ -98,8 +109,11 @@ def choose(transcript: float, scored: list[tuple[Reading, float]], opposites: li
     runner = ranked[1][1] if len(ranked) > 1 else None
     if transcript - score > t.correct_gap or (runner is not None and score - runner < t.margin):
         return None
-    if any(score - other < t.opposite_margin for other in opposites):
-        return None
     if safer is not None and reading.answer.value not in (None, safer):
         return None  # a corrected word is weaker evidence: never the riskier answer ("no" to a red flag)
-    return reading
+    return reading, score
+
+
+def clear_of_opposites(score: float, opposites: list[float], t: WhisperTuning) -> bool:
+    """Whether a reading scored ``score`` beats every dangerous opposite reading by ``t.opposite_margin``."""
+    return all(score - other >= t.opposite_margin for other in opposites)

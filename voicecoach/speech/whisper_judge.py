@@ -126,6 +126,13 @@ class WhisperTuning:
     wrong ones at 2.15, 2.65, 3.88 and 3.94 (two commands, "not worse", a digit), the right ones from -0.7 to 3.8.
     With 3.5: 14 more of the 1065 right, 2 more wrong ("map she hope" as help, "Not work." as "not worse", an item
     that expected to be asked again); bench phrasings 84.2 -> 87.5 %."""
+    correct_words: int = 12
+    """Transcripts longer than this are not corrected ..."""
+    correct_meanings: int = 3
+    """... nor those whose readings mean more answers than this (read too many ways) ..."""
+    correct_per_meaning: int = 2
+    """... and of each meaning only this many readings, the nearest in sound, are scored: each costs a decoder pass
+    over the sentence (~30 ms for eleven words), and all of them a pain-context sentence about a door bell took 2.5 s."""
     sounds_like_name: float = 0.34
     """A transcript that says the start of longer answers ("Begin inflection.": begin) means the one whose last
     word sounds this near one of its unknown words ("inflection" 0.22 from "flexion"); "session" (0.43 from
