@@ -1,13 +1,15 @@
 """A transcript that means nothing, read again with one word corrected to a word of the phrase file that sounds
 like it: "Let hand side." (piper's "left-hand side"), "It's a free." (flite's "it's a three").
 
-Whisper tiny.en often writes a word that sounds like the one said. ``Corrections`` proposes every reading the
-phrase file understands with one word of the transcript replaced by a word of the context's sentences that sounds
-at most ``WhisperTuning.correct_distance`` away (``sounds.sound_distance``), and the readings of that same word
-that would mean a dangerous opposite. ``asr_whisper`` has Whisper score them all against its own transcript on
-the same audio (teacher-forced), and ``choose`` takes a reading only when Whisper finds it nearly as likely as
-what it wrote, clearly likelier than any reading with another meaning or a dangerous opposite, and, where the
-phrase file names a safer answer (``safer``: yes to a red flag, no to the clearance), never the riskier one.
+Whisper tiny.en often writes a word that sounds like the one said. ``Corrections`` proposes the readings the
+phrase file understands with one word of the transcript replaced by a word the context understands (its answers,
+commands and cues) that sounds at most ``WhisperTuning.correct_distance`` away (``sounds.sound_distance``); a word
+of the context's own answers or a negation is never replaced, nor replaced by a negation, and a sentence that could
+be read too many ways is not read at all. ``asr_whisper`` has Whisper score the readings against its own transcript
+on the same audio (teacher-forced); ``choose`` takes one only when Whisper finds it nearly as likely as what it
+wrote, clearly likelier than any reading with another meaning and, where the phrase file names a safer answer
+(``safer``: yes to a red flag, no to the clearance), never the riskier one; then its dangerous opposites (the same
+word read as "right" for "left") are scored, and it must beat them clearly (``clear_of_opposites``).
 """
 
 from __future__ import annotations
