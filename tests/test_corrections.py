@@ -13,7 +13,7 @@ import pytest
 
 from voicecoach.content.phrases import Answer, Phrases, normalize
 from voicecoach.speech.asr import Grammar, meaning
-from voicecoach.speech.corrections import Corrections, Reading, choose, clear_of_opposites
+from voicecoach.speech.corrections import Corrections, Reading, choose, beats_opposites
 from voicecoach.speech.engines import load_recognizer
 from voicecoach.speech.whisper_judge import WhisperTuning
 
@@ -51,7 +51,7 @@ def test_a_word_that_sounds_like_a_word_of_the_context_gives_a_reading(grammar):
     readings = corrections.readings("Let hand side.", reader(grammar, "side"), T)
     assert {(r.text, meaning(r.answer)) for r in readings} == {("left hand side", ("side", "left"))}
     left = readings[0]
-    assert "right hand side" in corrections.opposites("Let hand side.", left, reader(grammar, "side"))
+    assert "right hand side" in corrections.opposites(left, reader(grammar, "side"))
 
 
 def test_a_word_may_become_a_cue_the_context_understands(grammar):
@@ -104,7 +104,7 @@ def _reading(context: str, kind: str, value, text: str = "x") -> Reading:
 def test_a_reading_is_taken_when_nearly_as_likely_as_the_transcript_and_clear_of_its_opposite(
         transcript, left, right_hand, taken):
     found = choose(transcript, [(_reading("side", "side", "left"), left)], None, T)
-    assert (found is not None and clear_of_opposites(found[1], right_hand, T)) == taken
+    assert (found is not None and beats_opposites(found[1], right_hand, T)) == taken
 
 
 def test_two_readings_that_mean_different_answers_must_be_far_apart():

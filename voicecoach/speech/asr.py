@@ -106,7 +106,7 @@ class Grammar:
         return cls(sentences, phrases.parse, phrases.understand, {c: phrases.hint(c) for c in CONTEXTS},
                    phrases.full_pause, frozenset(c for c in CONTEXTS if phrases.kinds(c) & phrases.full_pause),
                    {c: phrases.words(c) for c in CONTEXTS}, phrases.negation_words(),
-                   {c: phrases.safer(c) for c in CONTEXTS if phrases.safer(c) is not None})
+                   {c: safer for c in CONTEXTS if (safer := phrases.safer(c)) is not None})
 
     def strict(self, context: str) -> list[str]:
         """The barge-in grammar: the sentences of ``context`` that mean stop or pause."""

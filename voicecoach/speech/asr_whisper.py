@@ -28,11 +28,11 @@ import numpy as np
 
 from ..content.phrases import Answer, normalize
 from .asr import Grammar, Recognizer, meaning
-from .corrections import Corrections, choose, clear_of_opposites
+from .corrections import Corrections, choose, beats_opposites
 from .endpoint import FRAME_MS
 from .short_answers import ShortAnswers
 from .whisper_judge import Evidence, WhisperTuning, drop_echo, judge, one_reading, words_said
-from .whisper_model import ModelFiles, find_model, load, log_mel, log_softmax
+from .whisper_model import ModelFiles, batched, find_model, load, log_mel, log_softmax
 from .whisper_scores import AnswerScorer
 
 log = logging.getLogger("voicecoach")
@@ -245,19 +245,16 @@ class WhisperRecognizer(Recognizer):
         if found is None:
             return ev, None, 0.0
         reading, score = found
-        opposites = corrections.opposites(ev.text, reading, read)
-        if opposites and not clear_of_opposites(score, self.sentence_scores(encoded, opposites), t):
+        opposites = corrections.opposites(reading, read)
+        if opposites and not beats_opposites(score, self.sentence_scores(encoded, opposites), t):
             return ev, None, 0.0
         return dataclasses.replace(ev, text=reading.text, understood=reading.answer, why="corrected"), reading.answer, 0.6
 
     def sentence_scores(self, encoded, texts: list[str]) -> list[float]:
         """Whisper's log probability of each text (teacher-forced after this context's prompt) for the audio."""
-        import ctranslate2
-
         tokens = [self.tokenizer.encode(" " + text, add_special_tokens=False).ids for text in texts]
-        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(np.asarray(encoded), len(texts), 0)))
-        frames = np.asarray(encoded).shape[1] * 2
-        results = self.model.align(batch, self.prompt(), tokens, [frames] * len(texts))
+        frames = np.asarray(encoded).shape[1] * 2  # the encoder halves the features' frames
+        results = self.model.align(batched(encoded, len(texts)), self.prompt(), tokens, [frames] * len(texts))
         return [float(np.log(np.maximum(np.asarray(r.text_token_probs, np.float64), 1e-12)).sum()) for r in results]
 
     def _command_first(self, text: str, answer: Answer) -> bool:

@@ -9,7 +9,7 @@ be read too many ways is not read at all. ``asr_whisper`` has Whisper score the 
 on the same audio (teacher-forced); ``choose`` takes one only when Whisper finds it nearly as likely as what it
 wrote, clearly likelier than any reading with another meaning and, where the phrase file names a safer answer
 (``safer``: yes to a red flag, no to the clearance), never the riskier one; then its dangerous opposites (the same
-word read as "right" for "left") are scored, and it must beat them clearly (``clear_of_opposites``).
+word read as "right" for "left") are scored, and it must beat them clearly (``beats_opposites``).
 """
 
 from __future__ import annotations
@@ -68,11 +68,11 @@ class Corrections:
             return []
         near: dict[tuple, list[tuple[float, Reading]]] = {}
         for at, word in enumerate(words):
-            if word in self.kept or word.replace("'", "") in self.kept or not pronunciations(word):
+            if word.replace("'", "") in self.kept or not pronunciations(word):  # kept: both spellings
                 continue
             for other in self.vocabulary:
                 if other != word and (far := sound_distance(word, other)) <= t.correct_distance:
-                    corrected = " ".join(words[:at] + [other] + words[at + 1:])
+                    corrected = _replaced(words, at, other)
                     answer, _ = read(corrected)
                     if answer is not None:
                         near.setdefault(meaning(answer), []).append((far, Reading(corrected, answer, at)))
@@ -80,24 +80,28 @@ class Corrections:
             return []
         return [r for found in near.values() for _, r in sorted(found, key=lambda fr: fr[0])[: t.correct_per_meaning]]
 
-    def opposites(self, text: str, reading: Reading, read) -> list[str]:
-        """The readings of ``text`` with the same word replaced by a word of the context that alone means a
-        dangerous opposite of ``reading``'s answer, however it sounds ("right hand side" for "left hand side"),
-        and that then means it."""
-        words = normalize(text).split()
+    def opposites(self, reading: Reading, read) -> list[str]:
+        """``reading`` with its corrected word replaced by a word of the context that alone means a dangerous
+        opposite of its answer, however it sounds ("right hand side" for "left hand side"), and that then means it."""
+        words = reading.text.split()
         out = []
         for other, answer in self.alone.items():
             if opposite(reading.answer, answer):
-                corrected = " ".join(words[:reading.at] + [other] + words[reading.at + 1:])
+                corrected = _replaced(words, reading.at, other)
                 said, _ = read(corrected)
                 if said is not None and opposite(reading.answer, said):
                     out.append(corrected)
         return out
 
 
+def _replaced(words: list[str], at: int, other: str) -> str:
+    """The words as one text, word ``at`` replaced by ``other``."""
+    return " ".join(words[:at] + [other] + words[at + 1:])
+
+
 def choose(transcript: float, scored: list[tuple[Reading, float]], safer, t: WhisperTuning) -> tuple[Reading, float] | None:
     """The reading to take and its score, or None (ask again), before its opposites are weighed
-    (``clear_of_opposites``). ``transcript``: Whisper's log probability of its own (normalized) transcript;
+    (``beats_opposites``). ``transcript``: Whisper's log probability of its own (normalized) transcript;
     ``scored``: each reading's; ``safer``: the context's safer answer (``Grammar.safer``) or None."""
     best: dict[tuple, tuple[Reading, float]] = {}
     for reading, score in scored:
@@ -116,6 +120,6 @@ def choose(transcript: float, scored: list[tuple[Reading, float]], safer, t: Whi
     return reading, score
 
 
-def clear_of_opposites(score: float, opposites: list[float], t: WhisperTuning) -> bool:
+def beats_opposites(score: float, opposites: list[float], t: WhisperTuning) -> bool:
     """Whether a reading scored ``score`` beats every dangerous opposite reading by ``t.opposite_margin``."""
     return all(score - other >= t.opposite_margin for other in opposites)

@@ -158,6 +158,14 @@ def log_mel(pcm: bytes | np.ndarray, before_s: float = 0.0, after_s: float = 0.0
     return ((np.maximum(mel, mel.max() - 8.0) + 4.0) / 4.0).astype(np.float32)
 
 
+def batched(encoded, n: int):
+    """The encoder's output for one utterance repeated ``n`` times, as one CTranslate2 batch (to decode or
+    score ``n`` token sequences against the same audio at once)."""
+    import ctranslate2
+
+    return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(np.asarray(encoded), n, 0)))
+
+
 def log_sum_exp(x: np.ndarray, keepdims: bool = False) -> np.ndarray:
     """log(sum(exp(x))) over the last axis, stable, within 1e-7 of ``np.logaddexp.reduce`` and 50x faster (the
     exponentials in float32, summed in float64): over the vocabulary, that made up a sixth of a barge-in check."""

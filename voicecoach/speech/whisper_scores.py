@@ -17,7 +17,7 @@ from ..content.phrases import Answer
 from .asr import meaning
 from .short_answers import ShortAnswers
 from .whisper_judge import WhisperTuning
-from .whisper_model import log_softmax, log_sum_exp
+from .whisper_model import batched, log_softmax, log_sum_exp
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,7 @@ class AnswerScorer:
 
     def _next_steps(self, encoded, prefixes: list[tuple[int, ...]]) -> list[np.ndarray]:
         """The decoder's log probabilities for the token after each prefix (one batch)."""
-        import ctranslate2
-
-        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.repeat(np.asarray(encoded), len(prefixes), 0)))
+        batch = batched(encoded, len(prefixes))
         prompts = [self.prompt + list(p) for p in prefixes]
         results = self.model.generate(batch, prompts, beam_size=1, max_length=len(prompts[0]) + 1,
                                       return_logits_vocab=True, suppress_blank=False, suppress_tokens=[])
