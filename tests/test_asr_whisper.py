@@ -24,7 +24,8 @@ from voicecoach.content.phrases import Answer, Phrases
 from voicecoach.content.answer import opposite
 from voicecoach.speech.asr import Grammar, Heard, meaning, read_wav
 from voicecoach.speech.asr_whisper import WhisperRecognizer, drop_echo
-from voicecoach.speech.whisper_judge import Evidence, WhisperTuning, judge, one_reading
+from voicecoach.speech.whisper_judge import Evidence, judge, one_reading
+from voicecoach.speech.whisper_tuning import WhisperTuning
 from voicecoach.speech.engines import load_recognizer
 from voicecoach.speech.short_answers import ShortAnswers
 from voicecoach.speech.whisper_model import PINNED, WhisperModelError, check, find_model, log_softmax, log_sum_exp
@@ -381,8 +382,10 @@ def test_a_transcript_that_means_nothing_is_read_again_from_the_n_best(rec, tmp_
                                                                      text, answer):
     pcm = synth(tmp_path, voice, text)
     assert heard_pcm(rec, pcm, context) == answer
-    # control: the greedy one only, not corrected either ("next tension" sounds like "extension")
-    monkeypatch.setattr(rec, "tuning", dataclasses.replace(rec.tuning, n_best=1, correct_gap=-99.0))
+    # control: the greedy one only, not corrected either ("next tension" sounds like "extension"), no second look
+    monkeypatch.setattr(rec, "tuning", dataclasses.replace(rec.tuning, n_best=1, correct_gap=-99.0,
+                                                           again_pad_before_s=rec.tuning.pad_before_s,
+                                                           again_pad_after_s=rec.tuning.pad_after_s))
     assert heard_pcm(rec, pcm, context) is None
 
 
@@ -390,6 +393,9 @@ def test_the_n_best_never_gives_an_answer_with_a_dangerous_opposite(rec, monkeyp
     """A real "zero": greedy "You will...", n-best also "0"; a digit (like yes/no, a side, a body part, a pain
     change) needs clearer evidence than another reading."""
     pcm = read_wav(DATA / "zero" / "zero_bb05582b_nohash_0.wav")
+    no_second_look = dataclasses.replace(rec.tuning, again_pad_before_s=rec.tuning.pad_before_s,
+                                         again_pad_after_s=rec.tuning.pad_after_s)  # it hears "0" (test_second_look)
+    monkeypatch.setattr(rec, "tuning", no_second_look)
     assert heard_pcm(rec, pcm, "number") is None
     monkeypatch.setattr(ShortAnswers, "has_opposite", lambda self, answer: False)  # control
     assert heard_pcm(rec, pcm, "number") == ("number", 0)

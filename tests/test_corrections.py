@@ -15,7 +15,7 @@ from voicecoach.content.phrases import Answer, Phrases, normalize
 from voicecoach.speech.asr import Grammar, meaning
 from voicecoach.speech.corrections import Corrections, Reading, choose, beats_opposites
 from voicecoach.speech.engines import load_recognizer
-from voicecoach.speech.whisper_judge import WhisperTuning
+from voicecoach.speech.whisper_tuning import WhisperTuning
 
 from test_asr_whisper import heard_pcm, synth
 

@@ -14,7 +14,8 @@ after (``WhisperTuning``), not in Whisper's 30 s window, and then:
 4. a transcript of two words or more that means nothing is read again from Whisper's n-best (``reread``):
    the answer its likeliest transcripts agree on, with no dangerous opposite in any, is judged as in 3;
 5. failing that, with one word corrected to a word of the context that sounds like it (``corrections``), when
-   Whisper finds that reading nearly as likely as its own transcript (``correct``).
+   Whisper finds that reading nearly as likely as its own transcript (``correct``);
+6. failing that, heard once more with other silence around it, on the terms of ``whisper_judge.second_look``.
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ from .asr import Grammar, Recognizer, meaning
 from .corrections import Corrections, choose, beats_opposites
 from .endpoint import FRAME_MS
 from .short_answers import ShortAnswers
-from .whisper_judge import Evidence, WhisperTuning, drop_echo, judge, one_reading, words_said
+from .whisper_judge import Evidence, drop_echo, judge, one_reading, second_look, words_said
 from .whisper_model import ModelFiles, batched, find_model, load, log_mel, log_softmax
 from .whisper_scores import AnswerScorer
+from .whisper_tuning import WhisperTuning
 
 log = logging.getLogger("voicecoach")
-
 
 
 class WhisperRecognizer(Recognizer):
@@ -44,9 +45,7 @@ class WhisperRecognizer(Recognizer):
 
     engine = "whisper"
     endpointing = {"start_frames": 2, "min_voiced": 2}
-    """Whisper rejects noise itself, so the endpointer may pass quieter and shorter speech: with PocketSphinx's
-    3 voiced frames to start and 4 to keep, 7 of 940 real clips (2 "stop", 2 "yes") never reached the recognizer;
-    with 2 and 2, none is lost and no more _silence_ clip is answered."""
+    """Whisper rejects noise itself: quieter, shorter speech may pass (3 and 4 lost 7 of 940 real clips, 2 and 2 none)."""
 
     def __init__(self, grammar: Grammar, files: ModelFiles | None = None, tuning: WhisperTuning | None = None) -> None:
         super().__init__(grammar)
@@ -61,8 +60,8 @@ class WhisperRecognizer(Recognizer):
         self._short: dict[tuple[str, bool], ShortAnswers] = {}
         self._corrections: dict[str, Corrections] = {}
         self._heard: OrderedDict[bytes, tuple] = OrderedDict()
-        """The latest transcripts by their audio's and prompt's digest: a recording heard again (hear, the
-        benchmark) is encoded and transcribed once per prompt. Not used live."""
+        """The latest transcripts by audio, silence and prompt: a recording heard again (hear, the bench) is not
+        decoded again. Not used live."""
         pieces = [self.tokenizer.id_to_token(i) or "" for i in range(self.tokenizer.get_vocab_size())]
         self._word_end = np.array([p.startswith(("Ġ", "<|")) or not any(ch.isalnum() for ch in p) for p in pieces])
         """Tokens that end the word before them: a new word (leading space), punctuation, the end."""
@@ -90,25 +89,28 @@ class WhisperRecognizer(Recognizer):
         return self._prompts[key]
 
     # ------------------------------------------------------------------ decoding
-    def listen(self, pcm: bytes) -> tuple[Evidence, object, np.ndarray, list[int]]:
+    def listen(self, pcm: bytes, again: bool = False) -> tuple[Evidence, object, np.ndarray, list[int]]:
         """Encode once, transcribe greedily: (evidence without scores, encoder output, every step's log
-        probabilities, the transcript's token ids)."""
+        probabilities, the transcript's token ids); ``again``: with the second look's silence around it."""
+        t = self.tuning
+        pads = (t.again_pad_before_s, t.again_pad_after_s) if again else \
+            (t.strict_pad_before_s if self.strict else t.pad_before_s, t.pad_after_s)
         if self.live:  # speech never comes twice the same to the sample; a test's clip played again does
-            return self._listen(pcm)
-        key = hashlib.blake2b(pcm + bytes(np.array([self.strict, *self.prompt()], np.int32)), digest_size=16).digest()
+            return self._listen(pcm, pads)
+        key = hashlib.blake2b(pcm + bytes(np.array([self.strict, *(round(1000 * p) for p in pads), *self.prompt()],
+                                                   np.int32)), digest_size=16).digest()
         if key not in self._heard:
-            self._heard[key] = self._listen(pcm)
+            self._heard[key] = self._listen(pcm, pads)
             while len(self._heard) > 8:
                 self._heard.popitem(last=False)
         ev, encoded, steps, ids = self._heard[key]
         return dataclasses.replace(ev), encoded, steps, ids
 
-    def _listen(self, pcm: bytes) -> tuple[Evidence, object, np.ndarray, list[int]]:
+    def _listen(self, pcm: bytes, pads: tuple[float, float]) -> tuple[Evidence, object, np.ndarray, list[int]]:
         import ctranslate2
 
         t = self.tuning
-        features = log_mel(pcm, t.strict_pad_before_s if self.strict else t.pad_before_s, t.pad_after_s)
-        encoded = self.model.encode(ctranslate2.StorageView.from_array(features[None]), to_cpu=True)
+        encoded = self.model.encode(ctranslate2.StorageView.from_array(log_mel(pcm, *pads)[None]), to_cpu=True)
         seconds = len(pcm) / 2 / self.sample_rate
         start = self.prompt()
         limit = self._limit(seconds)
@@ -120,9 +122,8 @@ class WhisperRecognizer(Recognizer):
         pieces = [self.tokenizer.id_to_token(i) or "" for i in ids]
         while first < len(ids) and not pieces[first].startswith("Ġ") and pieces[first].isalnum():
             first += 1
-        # log probabilities of the steps the judgement reads only (the first word's, the short answers' depth):
-        # each step has 51,864; over every step of a 9 s transcript they raised peak RSS 36 MB above the RSS
-        # before the decode (now 6 MB) and left it 20 MB higher
+        # log probabilities of the steps the judgement reads only (first word, short answers' depth): of every
+        # step of a 9 s transcript they raised peak RSS by 36 MB (now 6 MB) and left it 20 MB higher
         used = (result.logits[0] if result.logits else [])[: max(first, self.short().depth)]
         logp = log_softmax(np.asarray(used).astype(np.float64)) if len(used) else np.zeros((1, 1))
         first_word = float(sum(logp[k, ids[k]] for k in range(min(first, len(ids), len(logp)))))
@@ -177,8 +178,8 @@ class WhisperRecognizer(Recognizer):
             return None, "cut off"
         return answer, why
 
-    def _measure(self, pcm: bytes) -> tuple[Evidence, tuple]:
-        ev, encoded, steps, ids = self.listen(pcm)
+    def _measure(self, pcm: bytes, again: bool = False) -> tuple[Evidence, tuple]:
+        ev, encoded, steps, ids = self.listen(pcm, again)
         understood_answer, why = self.read(ev.text, ev.cut)
         if understood_answer is not None and self.echoes_hint(ev.text, understood_answer, encoded, ev.seconds):
             understood_answer, why = None, "hint echo"
@@ -269,12 +270,16 @@ class WhisperRecognizer(Recognizer):
         t = self.tuning
         ev, heard = self._measure(pcm)
         answer, confidence = judge(ev, t, self.strict)
-        if answer is None and not self.strict and ev.why == "not understood" and ev.no_speech <= t.no_speech \
-                and len(words_said(ev.text)) >= t.n_best_words:
+        unheard = answer is None and not self.strict and ev.why == "not understood" and ev.no_speech <= t.no_speech
+        if unheard and len(words_said(ev.text)) >= t.n_best_words:
             again, answer, confidence = self.reread(ev, *heard)
             ev = again if answer is not None else ev
             if answer is None:
                 ev, answer, confidence = self.correct(ev, heard[0])
+        if unheard and answer is None:  # a second look, with other silence around the words
+            again, _ = self._measure(pcm, again=True)
+            answer, confidence = second_look(again, self.short().has_opposite, self.grammar.safer.get(self.context), t)
+            ev = again if answer is not None else ev
         log.debug("whisper %r -> %s (%s, scores %s)", ev.text, answer, ev.why,
                   {f"{k[0]}:{k[1]}": round(v, 1) for k, v in ev.best()[:3]})
         words = answer is not None or (ev.why != "nothing said" and ev.no_speech <= t.no_speech)

@@ -20,7 +20,7 @@ from ..content.answer import opposite
 from ..content.phrases import Answer, normalize
 from .asr import Grammar, meaning
 from .sounds import pronunciations, sound_distance
-from .whisper_judge import WhisperTuning
+from .whisper_tuning import WhisperTuning
 
 
 @dataclass(frozen=True)

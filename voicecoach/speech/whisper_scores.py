@@ -16,7 +16,7 @@ from ..content.answer import opposite
 from ..content.phrases import Answer
 from .asr import meaning
 from .short_answers import ShortAnswers
-from .whisper_judge import WhisperTuning
+from .whisper_tuning import WhisperTuning
 from .whisper_model import batched, log_softmax, log_sum_exp
 
 

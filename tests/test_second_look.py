@@ -1,0 +1,94 @@
+"""The second look: an utterance that still means nothing is heard once more with other silence around it.
+
+``whisper_judge.second_look`` decides on given evidence; the real recognizer hears a real speaker's "zero" and
+an off-topic word, each with a control that gives the second look the first look's silence (no new look).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from voicecoach.content.phrases import Answer, Phrases
+from voicecoach.speech.asr import read_wav
+from voicecoach.speech.engines import load_recognizer
+from voicecoach.speech.whisper_judge import Evidence, second_look
+from voicecoach.speech.whisper_tuning import WhisperTuning
+
+DATA = Path(__file__).parents[2] / "shared" / "audio" / "speech_commands"
+T = WhisperTuning()
+THIGH, NO, YES = Answer("location", "thigh", "thigh"), Answer("yesno", "no", "no"), Answer("yesno", "yes", "yes")
+
+
+@pytest.fixture(scope="module")
+def rec():
+    recognizer = load_recognizer(Phrases.load())
+    assert recognizer.engine == "whisper", recognizer.choice
+    return recognizer
+
+
+def never(answer: Answer) -> bool:
+    return False
+
+
+def always(answer: Answer) -> bool:
+    return True
+
+
+def test_an_answer_the_second_transcript_says_is_taken_less_sure_than_a_first_look():
+    answer, confidence = second_look(Evidence(text="thigh", understood=THIGH, why="found"), never, None, T)
+    assert answer == THIGH and confidence <= 0.7
+
+
+def test_scores_alone_give_no_answer_on_a_second_look():
+    """Evidence the first look's judgement takes from the scores (a clear, likely short answer close to what
+    Whisper heard) is not enough when the transcript says nothing."""
+    ev = Evidence(text="Hi.", why="not understood", first_word=-1.0, scores={("location", "thigh"): -1.2,
+                                                                            ("location", "knee"): -6.0},
+                  sounds_like=frozenset({("location", "thigh")}))
+    assert second_look(dataclasses.replace(ev, understood=THIGH, why="found"), never, None, T)[0] == THIGH
+    assert second_look(ev, never, None, T) == (None, 0.0)
+
+
+@pytest.mark.parametrize("scores, safer, taken", [
+    ({}, None, False),                                      # a sentence, not scored: its opposite was never weighed
+    ({}, "yes", False),                                     # the riskier answer of a red flag question
+    ({("yesno", "no"): -0.5, ("yesno", "yes"): -6.0}, None, True),  # scored, clear of its opposite
+    ({("yesno", "no"): -0.5, ("yesno", "yes"): -1.0}, None, False),  # scored, not clear of it
+])
+def test_an_answer_with_a_dangerous_opposite_needs_its_scores_or_to_be_the_safer_one(scores, safer, taken):
+    ev = Evidence(text="no I haven't", understood=NO, why="found", scores=scores)
+    assert (second_look(ev, always, safer, T)[0] == NO) == taken
+    said_yes = dataclasses.replace(ev, text="I fell over last week.", understood=YES, scores={})
+    assert second_look(said_yes, always, "yes", T)[0] == YES  # the safer answer of a red flag question
+
+
+def test_hedges_are_asked_again_on_a_second_look_too():
+    assert second_look(Evidence(text="maybe thigh", why="hedge"), never, None, T) == (None, 0.0)
+
+
+def heard(rec, path: Path, context: str):
+    rec.set_context(context)
+    h = rec.recognize(read_wav(path))
+    return None if h.answer is None else (h.answer.kind, h.answer.value)
+
+
+def test_a_real_zero_is_heard_on_the_second_look(rec, monkeypatch):
+    """A real speaker's "zero": "You will..." with 2 s of silence before and 0.5 s after, "0" with 0.3 s and 2 s
+    (a short answer, scored clear of the far digits)."""
+    zero = DATA / "zero" / "zero_bb05582b_nohash_0.wav"
+    assert heard(rec, zero, "number") == ("number", 0)
+    same = dataclasses.replace(rec.tuning, again_pad_before_s=rec.tuning.pad_before_s,
+                               again_pad_after_s=rec.tuning.pad_after_s)
+    monkeypatch.setattr(rec, "tuning", same)  # control: the second look hears what the first heard
+    assert heard(rec, zero, "number") is None
+
+
+@pytest.mark.parametrize("folder, name, context", [
+    ("_unknown_", "cat_8fe67225_nohash_0", "pain"),
+    ("_unknown_", "backward_f2e59fea_nohash_4", "location"),
+])
+def test_an_off_topic_word_stays_unanswered_on_the_second_look(rec, folder, name, context):
+    assert heard(rec, DATA / folder / f"{name}.wav", context) is None
