@@ -27,8 +27,9 @@ class WhisperTuning:
     ..."""
     again_pad_after_s: float = 2.0
     """... and this much after: Whisper tiny.en hears a short word differently with other silence around it (piper's
-    "thigh": "Hey, hey?" with 2 s / 0.5 s, "thigh" with 0.3 s / 2 s). 1 s / 1 s made more wrong answers ("A sandwich
-    of 10." as ten for "a seven out of ten")."""
+    "thigh": "Hey, hey?" with 2 s / 0.5 s, "thigh" with 0.3 s / 2 s). Bench: real 96.8 -> 97.2 %, clean 86.7 ->
+    91.1 %, nothing lost. 1 s / 1 s, tried with answers from the scores alone allowed, made 3 wrong answers, one
+    dangerous ("A sandwich of 10." as ten for "a seven out of ten")."""
     tokens_per_s: float = 12.0
     """Most transcript tokens per second of audio (plus ``extra_tokens``): a bound on decoding time."""
     extra_tokens: int = 4
