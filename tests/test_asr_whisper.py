@@ -63,6 +63,13 @@ def heard_pcm(rec, pcm: bytes, context: str, strict: bool = False) -> tuple | No
     return None if h.answer is None else (h.answer.kind, h.answer.value)
 
 
+def no_second_look(tuning: WhisperTuning, **changes) -> WhisperTuning:
+    """``tuning`` (with ``changes``) whose second look hears the utterance with the first look's silence: the same
+    transcript, so no new evidence (a control)."""
+    return dataclasses.replace(tuning, again_pad_before_s=tuning.pad_before_s, again_pad_after_s=tuning.pad_after_s,
+                               **changes)
+
+
 def synth(tmp: Path, voice: str, text: str) -> bytes:
     path = tmp / f"{voice}-{abs(hash(text))}.wav"
     engine, name = voice.split(":")
@@ -383,9 +390,7 @@ def test_a_transcript_that_means_nothing_is_read_again_from_the_n_best(rec, tmp_
     pcm = synth(tmp_path, voice, text)
     assert heard_pcm(rec, pcm, context) == answer
     # control: the greedy one only, not corrected either ("next tension" sounds like "extension"), no second look
-    monkeypatch.setattr(rec, "tuning", dataclasses.replace(rec.tuning, n_best=1, correct_gap=-99.0,
-                                                           again_pad_before_s=rec.tuning.pad_before_s,
-                                                           again_pad_after_s=rec.tuning.pad_after_s))
+    monkeypatch.setattr(rec, "tuning", no_second_look(rec.tuning, n_best=1, correct_gap=-99.0))
     assert heard_pcm(rec, pcm, context) is None
 
 
@@ -393,9 +398,7 @@ def test_the_n_best_never_gives_an_answer_with_a_dangerous_opposite(rec, monkeyp
     """A real "zero": greedy "You will...", n-best also "0"; a digit (like yes/no, a side, a body part, a pain
     change) needs clearer evidence than another reading."""
     pcm = read_wav(DATA / "zero" / "zero_bb05582b_nohash_0.wav")
-    no_second_look = dataclasses.replace(rec.tuning, again_pad_before_s=rec.tuning.pad_before_s,
-                                         again_pad_after_s=rec.tuning.pad_after_s)  # it hears "0" (test_second_look)
-    monkeypatch.setattr(rec, "tuning", no_second_look)
+    monkeypatch.setattr(rec, "tuning", no_second_look(rec.tuning))  # it hears "0" (test_second_look)
     assert heard_pcm(rec, pcm, "number") is None
     monkeypatch.setattr(ShortAnswers, "has_opposite", lambda self, answer: False)  # control
     assert heard_pcm(rec, pcm, "number") == ("number", 0)

@@ -17,6 +17,8 @@ from voicecoach.speech.engines import load_recognizer
 from voicecoach.speech.whisper_judge import Evidence, second_look
 from voicecoach.speech.whisper_tuning import WhisperTuning
 
+from test_asr_whisper import heard_pcm, no_second_look
+
 DATA = Path(__file__).parents[2] / "shared" / "audio" / "speech_commands"
 T = WhisperTuning()
 THIGH, NO, YES = Answer("location", "thigh", "thigh"), Answer("yesno", "no", "no"), Answer("yesno", "yes", "yes")
@@ -70,9 +72,7 @@ def test_hedges_are_asked_again_on_a_second_look_too():
 
 
 def heard(rec, path: Path, context: str):
-    rec.set_context(context)
-    h = rec.recognize(read_wav(path))
-    return None if h.answer is None else (h.answer.kind, h.answer.value)
+    return heard_pcm(rec, read_wav(path), context)
 
 
 def test_a_real_zero_is_heard_on_the_second_look(rec, monkeypatch):
@@ -80,9 +80,7 @@ def test_a_real_zero_is_heard_on_the_second_look(rec, monkeypatch):
     (a short answer, scored clear of the far digits)."""
     zero = DATA / "zero" / "zero_bb05582b_nohash_0.wav"
     assert heard(rec, zero, "number") == ("number", 0)
-    same = dataclasses.replace(rec.tuning, again_pad_before_s=rec.tuning.pad_before_s,
-                               again_pad_after_s=rec.tuning.pad_after_s)
-    monkeypatch.setattr(rec, "tuning", same)  # control: the second look hears what the first heard
+    monkeypatch.setattr(rec, "tuning", no_second_look(rec.tuning))  # control: the second look hears what the first heard
     assert heard(rec, zero, "number") is None
 
 
