@@ -64,10 +64,8 @@ def heard_pcm(rec, pcm: bytes, context: str, strict: bool = False) -> tuple | No
 
 
 def no_second_look(tuning: WhisperTuning, **changes) -> WhisperTuning:
-    """``tuning`` (with ``changes``) whose second look hears the utterance with the first look's silence: the same
-    transcript, so no new evidence (a control)."""
-    return dataclasses.replace(tuning, again_pad_before_s=tuning.pad_before_s, again_pad_after_s=tuning.pad_after_s,
-                               **changes)
+    """``tuning`` (with ``changes``) that does not hear an utterance again when it means nothing (a control)."""
+    return dataclasses.replace(tuning, looks=(), **changes)
 
 
 def synth(tmp: Path, voice: str, text: str) -> bytes:
@@ -211,7 +209,7 @@ def test_barge_in_scores_no_short_answers_when_the_transcript_says_the_command(r
     rec.set_context("pain", strict=True)
     seen = set()
     for voice in ("espeak:en-us", "flite:slt", "espeak:en", "flite:kal"):
-        ev = rec.measure(bytes(8000) + synth(tmp_path, voice, "pause") + bytes(8000))
+        ev, _ = rec.measure(bytes(8000) + synth(tmp_path, voice, "pause") + bytes(8000))
         said = ev.understood is not None
         assert (said and ev.understood.kind == "pause" and not ev.scores) or (not said and ev.scores), (voice, ev)
         seen.add(said)

@@ -1,7 +1,8 @@
-"""The second look: an utterance that still means nothing is heard once more with other silence around it.
+"""Looking again: an utterance that still means nothing is heard again with other silence around it, then slower.
 
-``whisper_judge.second_look`` decides on given evidence; the real recognizer hears a real speaker's "zero" and
-an off-topic word, each with a control that gives the second look the first look's silence (no new look).
+``whisper_judge.second_look`` decides on given evidence; the real recognizer hears a real speaker's "zero" on the
+look with other silence and a real "five" on the slower one, each with a control without that look, and leaves
+off-topic words unanswered; ``stretched`` plays audio slower.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from voicecoach.content.phrases import Answer, Phrases
 from voicecoach.speech.asr import read_wav
 from voicecoach.speech.engines import load_recognizer
 from voicecoach.speech.whisper_judge import Evidence, second_look
+from voicecoach.speech.whisper_model import stretched
 from voicecoach.speech.whisper_tuning import WhisperTuning
 
 from test_asr_whisper import heard_pcm, no_second_look
@@ -80,8 +83,32 @@ def test_a_real_zero_is_heard_on_the_second_look(rec, monkeypatch):
     (a short answer, scored clear of the far digits)."""
     zero = DATA / "zero" / "zero_bb05582b_nohash_0.wav"
     assert heard(rec, zero, "number") == ("number", 0)
-    monkeypatch.setattr(rec, "tuning", no_second_look(rec.tuning))  # control: the second look hears what the first heard
+    monkeypatch.setattr(rec, "tuning", no_second_look(rec.tuning))  # control: not heard again
     assert heard(rec, zero, "number") is None
+    monkeypatch.setattr(rec, "tuning", dataclasses.replace(T, looks=T.looks[:1]))  # the other silence alone hears it
+    assert heard(rec, zero, "number") == ("number", 0)
+
+
+def test_a_real_five_is_heard_on_the_slower_look(rec, monkeypatch):
+    """A real speaker's "five": "size, size." with either silence (a sound-alike, not clear of the far digits),
+    "five" played a fifth slower."""
+    five = DATA / "five" / "five_798f702a_nohash_0.wav"
+    assert T.looks[-1].rate > 1
+    assert heard(rec, five, "number") == ("number", 5)
+    monkeypatch.setattr(rec, "tuning", dataclasses.replace(T, looks=T.looks[:-1]))  # control: no slower look
+    assert heard(rec, five, "number") is None
+
+
+def test_stretched_plays_audio_slower_and_lower():
+    """A 500 Hz tone a fifth longer is a fifth lower (400 Hz), as loud; rate 1 is the audio itself."""
+    t = np.arange(16000) / 16000
+    tone = (8000 * np.sin(2 * np.pi * 500 * t)).astype(np.int16).tobytes()
+    assert stretched(tone, 1.0) == tone
+    slow = np.frombuffer(stretched(tone, 1.25), np.int16).astype(float)
+    assert len(slow) == 20000
+    crossings = np.count_nonzero(np.diff(np.signbit(slow)))  # two per period
+    assert crossings / 2 / 1.25 == pytest.approx(400, abs=2)
+    assert np.abs(slow).max() == pytest.approx(8000, rel=0.01)
 
 
 @pytest.mark.parametrize("folder, name, context", [

@@ -15,7 +15,7 @@ after (``WhisperTuning``), not in Whisper's 30 s window, and then:
    the answer its likeliest transcripts agree on, with no dangerous opposite in any, is judged as in 3;
 5. failing that, with one word corrected to a word of the context that sounds like it (``corrections``), when
    Whisper finds that reading nearly as likely as its own transcript (``correct``);
-6. failing that, heard once more with other silence around it, on the terms of ``whisper_judge.second_look``.
+6. failing that, heard again (``WhisperTuning.looks``: other silence, slower) on ``second_look``'s terms.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from .corrections import Corrections, choose, beats_opposites
 from .endpoint import FRAME_MS
 from .short_answers import ShortAnswers
 from .whisper_judge import Evidence, drop_echo, judge, one_reading, second_look, words_said
-from .whisper_model import ModelFiles, batched, find_model, load, log_mel, log_softmax
+from .whisper_model import ModelFiles, batched, find_model, load, log_mel, log_softmax, stretched
 from .whisper_scores import AnswerScorer
-from .whisper_tuning import WhisperTuning
+from .whisper_tuning import Look, WhisperTuning
 
 log = logging.getLogger("voicecoach")
 
@@ -89,12 +89,12 @@ class WhisperRecognizer(Recognizer):
         return self._prompts[key]
 
     # ------------------------------------------------------------------ decoding
-    def listen(self, pcm: bytes, again: bool = False) -> tuple[Evidence, object, np.ndarray, list[int]]:
+    def listen(self, pcm: bytes, look: Look | None = None) -> tuple[Evidence, object, np.ndarray, list[int]]:
         """Encode once, transcribe greedily: (evidence without scores, encoder output, every step's log
-        probabilities, the transcript's token ids); ``again``: with the second look's silence around it."""
+        probabilities, the transcript's token ids); ``look``: heard again, with its silence and rate."""
         t = self.tuning
-        pads = (t.again_pad_before_s, t.again_pad_after_s) if again else \
-            (t.strict_pad_before_s if self.strict else t.pad_before_s, t.pad_after_s)
+        look = look or Look(t.strict_pad_before_s if self.strict else t.pad_before_s, t.pad_after_s)
+        pcm, pads = stretched(pcm, look.rate), (look.before_s, look.after_s)
         if self.live:  # speech never comes twice the same to the sample; a test's clip played again does
             return self._listen(pcm, pads)
         key = hashlib.blake2b(pcm + bytes(np.array([self.strict, *(round(1000 * p) for p in pads), *self.prompt()],
@@ -161,10 +161,6 @@ class WhisperRecognizer(Recognizer):
         scorer = AnswerScorer(self.model, self.prompt(), self.short(), self._word_end, self.tuning, self.strict)
         return scorer.score(encoded, steps, ids, said)
 
-    def measure(self, pcm: bytes) -> Evidence:
-        """Transcribe, understand and (for short utterances) score one utterance."""
-        return self._measure(pcm)[0]
-
     def read(self, text: str, cut: bool = False) -> tuple[Answer | None, str]:
         """What a transcript means in the context, and why (``Evidence.why``); ``cut``: the token bound stopped
         it, so an answer with a dangerous opposite may be cut mid-answer ("all the way from my back to" is not back)."""
@@ -178,8 +174,10 @@ class WhisperRecognizer(Recognizer):
             return None, "cut off"
         return answer, why
 
-    def _measure(self, pcm: bytes, again: bool = False) -> tuple[Evidence, tuple]:
-        ev, encoded, steps, ids = self.listen(pcm, again)
+    def measure(self, pcm: bytes, look: Look | None = None) -> tuple[Evidence, tuple]:
+        """Transcribe, understand and (for short utterances) score one utterance: (evidence, what ``reread`` and
+        ``correct`` use: encoder output, step log probabilities, token ids)."""
+        ev, encoded, steps, ids = self.listen(pcm, look)
         understood_answer, why = self.read(ev.text, ev.cut)
         if understood_answer is not None and self.echoes_hint(ev.text, understood_answer, encoded, ev.seconds):
             understood_answer, why = None, "hint echo"
@@ -268,7 +266,7 @@ class WhisperRecognizer(Recognizer):
 
     def decode(self, pcm: bytes) -> tuple[str | None, Answer | None, float]:
         t = self.tuning
-        ev, heard = self._measure(pcm)
+        ev, heard = self.measure(pcm)
         answer, confidence = judge(ev, t, self.strict)
         unheard = answer is None and not self.strict and ev.why == "not understood" and ev.no_speech <= t.no_speech
         if unheard and len(words_said(ev.text)) >= t.n_best_words:
@@ -276,10 +274,12 @@ class WhisperRecognizer(Recognizer):
             ev = again if answer is not None else ev
             if answer is None:
                 ev, answer, confidence = self.correct(ev, heard[0])
-        if unheard and answer is None:  # a second look, with other silence around the words
-            again, _ = self._measure(pcm, again=True)
+        for look in t.looks if unheard and answer is None else ():  # other silence around the words, slower
+            again, _ = self.measure(pcm, look)
             answer, confidence = second_look(again, self.short().has_opposite, self.grammar.safer.get(self.context), t)
-            ev = again if answer is not None else ev
+            if answer is not None:
+                ev = again
+                break
         log.debug("whisper %r -> %s (%s, scores %s)", ev.text, answer, ev.why,
                   {f"{k[0]}:{k[1]}": round(v, 1) for k, v in ev.best()[:3]})
         words = answer is not None or (ev.why != "nothing said" and ev.no_speech <= t.no_speech)
@@ -289,7 +289,7 @@ class WhisperRecognizer(Recognizer):
         """The answer, when the transcript and the scores agree on it (barge-in: stop/pause taken at all, as
         pausing is the safe side: flite's "pause" is transcribed "plus"), it is short (a longer answer may go on
         after a pause: "from my back... down to my thigh") and no longer sentence starts with it."""
-        ev = self.measure(pcm)
+        ev, _ = self.measure(pcm)
         answer, confidence = judge(ev, self.tuning, self.strict)
         words = self.tuning.max_words + (0 if self.short().has_opposite(answer) else 1)  # "Repeat to that." is whole
         said = len(words_said(ev.text) if self.strict else ev.text.split())

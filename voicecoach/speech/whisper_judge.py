@@ -120,7 +120,7 @@ def one_reading(transcripts: list[tuple[str, float]], read, t: WhisperTuning) ->
 
 
 def second_look(ev: Evidence, has_opposite, safer, t: WhisperTuning) -> tuple[Answer | None, float]:
-    """The answer of an utterance heard once more (``again_pad_*``) after the first look meant nothing: only one
+    """The answer of an utterance heard again (a ``WhisperTuning.looks``) after the first look meant nothing: one
     its transcript says and ``judge`` takes (from the scores alone, a real unknown word heard "C-" was calf); one
     with a dangerous opposite (``has_opposite``) only when its scores cleared it of that opposite or it is the
     context's ``safer`` answer: that the first look heard nothing is doubt ("The top of fin.", then "They talk of

@@ -158,6 +158,16 @@ def log_mel(pcm: bytes | np.ndarray, before_s: float = 0.0, after_s: float = 0.0
     return ((np.maximum(mel, mel.max() - 8.0) + 4.0) / 4.0).astype(np.float32)
 
 
+def stretched(pcm: bytes, rate: float) -> bytes:
+    """16 kHz int16 audio resampled to ``rate`` times its length: played that much slower, and lower (linear
+    interpolation; Whisper's features see nothing above 8 kHz)."""
+    x = np.frombuffer(pcm, np.int16).astype(np.float64)
+    if rate == 1.0 or len(x) < 2:
+        return pcm
+    y = np.interp(np.linspace(0, len(x) - 1, int(len(x) * rate)), np.arange(len(x)), x)
+    return np.clip(y, -32768, 32767).astype(np.int16).tobytes()
+
+
 def batched(encoded, n: int):
     """The encoder's output for one utterance repeated ``n`` times, as one CTranslate2 batch (to decode or
     score ``n`` token sequences against the same audio at once)."""
