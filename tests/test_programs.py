@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from voicecoach.content.programs import (
-    ContentError, Dose, Library, Program, check_program_file, load_library, load_program_file,
-    prompts_dir,
+    Dose, Library, Program, check_program_file, load_library, load_program_file, prompts_dir,
 )
+from voicecoach.content.yaml_fields import ContentError
 
 REPO_PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 

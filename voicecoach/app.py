@@ -11,7 +11,8 @@ from .coach.clock import Clock
 from .coach.coach import Coach, Port
 from .content.lines import Lines, Settings
 from .content.phrases import Phrases
-from .content.programs import ContentError, Library, load_library, prompts_dir
+from .content.programs import Library, load_library, prompts_dir
+from .content.yaml_fields import ContentError
 from .store.history import History
 
 

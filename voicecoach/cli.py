@@ -24,7 +24,8 @@ from .coach.clock import FakeClock
 from .coach.record import summary_sentences
 from .audio.devices import AudioError
 from .content.answer import CONTEXTS, shown
-from .content.programs import ContentError, check_program_file
+from .content.programs import check_program_file
+from .content.yaml_fields import ContentError
 from .speech.tts import TTSError
 from .cli_voice import add_commands as add_voice_commands
 from .cli_settings import add_commands as add_settings_commands, add_pace_flag, apply as apply_settings, keep_pace

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 
-from .programs import ContentError, prompts_dir, read_yaml
+from .programs import prompts_dir
+from .yaml_fields import ContentError, read_yaml
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ from pathlib import Path
 from hassil import Intents, TextSlotList
 from hassil.sample import sample_sentence
 
-from .programs import prompts_dir, read_yaml
+from .programs import prompts_dir
+from .yaml_fields import read_yaml
 
 from .answer import CONTEXTS, GLOBAL, Answer, Meaning, normalize
 from .rules import Rules
