@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from voicecoach.content.answer import CONTEXTS, shown
 from voicecoach.content.phrases import Phrases
+from voicecoach.content.programs import prompts_dir
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +155,26 @@ def test_negation_changes_what_a_pain_answer_means(phrases, text, expected):
 ])
 def test_red_flag_answers_lean_to_the_safe_side(phrases, text, expected):
     assert shown(phrases.understand(text, "yesno").answer) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Begin Strands.", None),           # Whisper's "begin strength" at 20 dB: which program? asked again
+    ("Begin string.", None), ("begin gently", None),
+    ("begin strength", "strength"), ("begin please", "session"), ("start now", "session"),
+    ("start my exercises", "session"),  # words the idle sentences know: the session, as before
+])
+def test_a_program_name_not_understood_is_asked_again_not_the_default(phrases, text, expected):
+    assert shown(phrases.understand(text, "idle").answer) == expected
+
+
+def test_only_contexts_listed_as_unfinished_ask_again_after_a_shorter_answer(phrases, tmp_path):
+    """"left only" is left: in the side context "left" starts "left and right", but the rule is not set there;
+    without the rule (control: the phrase file without its ``unfinished`` line) "Begin Strands." is a session."""
+    assert shown(phrases.understand("left only", "side").answer) == "left"
+    text = (prompts_dir() / "phrases.yaml").read_text(encoding="utf-8")
+    assert "\n  unfinished: [idle]\n" in text
+    (tmp_path / "phrases.yaml").write_text(text.replace("\n  unfinished: [idle]\n", "\n"), encoding="utf-8")
+    assert shown(Phrases.load(tmp_path / "phrases.yaml").understand("Begin Strands.", "idle").answer) == "session"
 
 
 def test_whole_sentences_still_parse_exactly(phrases):

@@ -65,6 +65,9 @@ class Rules:
     now_contexts: frozenset[str] = frozenset()
     """Contexts that ask how things are now (pain score, where it is), where ``now_words``/``past_words`` apply;
     not yes/no: "I fell last week" answers "have you had a recent fall?"."""
+    unfinished: frozenset[str] = frozenset()
+    """Contexts where a sentence that starts longer ones of another meaning, followed by a word the context does
+    not know, is asked again ("begin strands": which program?), not taken as the shorter one (start a session)."""
     alternatives: frozenset[str] = frozenset()
     """Words that offer a choice: different answers said in one clause with one of these ("buttock or thigh",
     "left or right") are a choice not made, asked again."""
@@ -96,6 +99,7 @@ class Rules:
             now_words=_phrases(raw.get("now_words")), now_contexts=frozenset(raw.get("now_contexts") or ()), past_words=_phrases(raw.get("past_words")),
             question_words=frozenset(" ".join(w) for w in _phrases(raw.get("question_words"))),
             alternatives=frozenset(" ".join(w) for w in _phrases(raw.get("alternatives"))),
+            unfinished=frozenset(raw.get("unfinished") or ()),
             corrections=_phrases(raw.get("corrections")),
             correction_words=frozenset(_phrases(raw.get("correction_words"))),
             combine=dict(raw.get("combine") or {}),

@@ -99,6 +99,12 @@ class Understander:
             self._table[context] = {k: m for k, m in mine.items() if k not in clashes}
             self._listed[context] = {tuple(rules.drop_fillers(k.split())) for k in (listed or {}).get(context, ())}
         self._longest = {c: max((len(k) for k in t), default=1) for c, t in self._table.items()}
+        self._known = {c: {w for k in (*t, *self._table.get(GLOBAL, {})) for w in k} for c, t in self._table.items()}
+        """Every word of a context's sentences and of the commands."""
+        self._leads_on = {c: {k for k in t if any(o[:len(k)] == k and len(o) > len(k) and t[o] != t[k] for o in t)}
+                          for c, t in self._table.items() if c in rules.unfinished}
+        """In the ``unfinished`` contexts: sentences that start longer ones of another meaning ("begin": "begin
+        flexion")."""
         self._commands = set(self._table.get(GLOBAL, {}).values())
 
     def __call__(self, text: str, context: str) -> Understanding:
@@ -191,6 +197,8 @@ class Understander:
             if self._negated(words, taken, i) or 0 <= carry <= i:
                 instead = self.rules.negated.get(context, {}).get(str(value if value is not None else kind))
                 out.append((f"not {name}", None if instead is None else (kind, instead), False))
+            elif key in self._leads_on.get(context, ()) and j < len(words) and words[j] not in self._known[context]:
+                out.append((f"{name} {words[j]}", None, False))  # "begin strands": which longer answer? unclear
             else:
                 out.append((name, meaning, listed))
             if value in negating:
