@@ -99,12 +99,13 @@ class Understander:
             self._table[context] = {k: m for k, m in mine.items() if k not in clashes}
             self._listed[context] = {tuple(rules.drop_fillers(k.split())) for k in (listed or {}).get(context, ())}
         self._longest = {c: max((len(k) for k in t), default=1) for c, t in self._table.items()}
-        self._known = {c: {w for k in (*t, *self._table.get(GLOBAL, {})) for w in k} for c, t in self._table.items()}
-        """Every word of a context's sentences and of the commands."""
+        unfinished = {c: t for c, t in self._table.items() if c in rules.unfinished}
         self._leads_on = {c: {k for k in t if any(o[:len(k)] == k and len(o) > len(k) and t[o] != t[k] for o in t)}
-                          for c, t in self._table.items() if c in rules.unfinished}
+                          for c, t in unfinished.items()}
         """In the ``unfinished`` contexts: sentences that start longer ones of another meaning ("begin": "begin
         flexion")."""
+        self._known = {c: {w for k in (*t, *self._table.get(GLOBAL, {})) for w in k} for c, t in unfinished.items()}
+        """... and every word of their sentences and of the commands."""
         self._commands = set(self._table.get(GLOBAL, {}).values())
 
     def __call__(self, text: str, context: str) -> Understanding:

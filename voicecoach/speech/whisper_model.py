@@ -161,9 +161,9 @@ def log_mel(pcm: bytes | np.ndarray, before_s: float = 0.0, after_s: float = 0.0
 def stretched(pcm: bytes, rate: float) -> bytes:
     """16 kHz int16 audio resampled to ``rate`` times its length: played that much slower, and lower (linear
     interpolation; Whisper's features see nothing above 8 kHz)."""
-    x = np.frombuffer(pcm, np.int16).astype(np.float64)
-    if rate == 1.0 or len(x) < 2:
+    if rate == 1.0 or len(pcm) < 4:  # every first look: no copy
         return pcm
+    x = np.frombuffer(pcm, np.int16).astype(np.float64)
     y = np.interp(np.linspace(0, len(x) - 1, int(len(x) * rate)), np.arange(len(x)), x)
     return np.clip(y, -32768, 32767).astype(np.int16).tobytes()
 
