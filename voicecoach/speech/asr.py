@@ -171,18 +171,22 @@ class Recognizer:
     def recognize(self, pcm: bytes, live: bool = False) -> Heard:
         """Recognize a whole recording: the first accepted utterance, else the last one heard.
         ``live``: spend CPU as for audio arriving live (same answers; ``Heard.ms`` is then a live turn's)."""
-        self.endpointer.flush()
-        self.endpointer.prime(pcm)
-        self._early.clear()
         self.live = live
         try:
-            results = [self._decode_timed(u) for u, _ in self.endpointer.feed(pcm) + self.endpointer.flush()]
+            results = [self._decode_timed(u) for u in self.utterances(pcm)]
         finally:
             self.live = True
         accepted = [h for h in results if h.answer is not None]
         if accepted:
             return accepted[0]
         return results[-1] if results else Heard(None, None, 0.0, self.engine, 0.0)
+
+    def utterances(self, pcm: bytes) -> list[bytes]:
+        """The utterances the endpointer cuts from a whole recording, as ``recognize`` decodes them."""
+        self.endpointer.flush()
+        self.endpointer.prime(pcm)
+        self._early.clear()
+        return [u for u, _ in self.endpointer.feed(pcm) + self.endpointer.flush()]
 
     def _complete(self, pcm: bytes) -> bool:
         """The endpointer's early check: keep the decode when it is a whole, sure answer."""
