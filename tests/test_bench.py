@@ -259,6 +259,13 @@ def test_quick_benchmark_reports_every_engine_side_by_side(tmp_path):
         assert first["synthetic"][cond]["correct"] >= ps["synthetic"][cond]["correct"]
     assert first["real_budget_set"]["correct"] >= ps["real"]["budget_set"]["correct"]
     assert all("first_choice" not in data["accuracy"][e] for e in installed if e != "pocketsphinx")
+    top = data["accuracy"]["whisper"]["ceiling"]  # Whisper's: what its evidence could give at best
+    wh = data["accuracy"]["whisper"]
+    for cond in ("clean", "20dB", "10dB"):
+        assert top["synthetic"][cond]["n"] == wh["synthetic"][cond]["n"]
+        assert top["synthetic"][cond]["correct"] >= wh["synthetic"][cond]["correct"]
+    assert top["phrasings"]["correct"] >= wh["phrasings"]["correct"] and top["phrasings"]["n"] == wh["phrasings"]["n"]
+    assert all("ceiling" not in data["accuracy"][e] for e in installed if e != "whisper")
 
     text = data["text"]
     assert text["heldout"]["n"] == 332 and text["tuning"]["n"] == 1985 and _fraction(text["heldout"]["accuracy"])

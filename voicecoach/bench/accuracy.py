@@ -12,6 +12,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from .ceiling import ceiling
 from .corpus import BUDGET_FOLDERS, CONDITIONS, CONTEXTS, FOLDERS, OTHER_FOLDERS, OUT_OF_CONTEXT_REAL, all_jobs
 from .phrasings import same, score
 
@@ -102,6 +103,8 @@ def summarize(rows: list[dict], engine: str) -> dict:
     out["false_accept"]["examples"] = [{k: r[k] for k in keys} for r in fa_examples[:50]]
     if engine == "pocketsphinx":  # its grammar decode's first choice; Whisper's is only its transcript
         out["first_choice"] = first_choice(rows)
+    if engine == "whisper":  # what its evidence could give at best, whatever the decision rule
+        out["ceiling"] = ceiling(rows)
     out["processing_ms"] = processing(rows)
     out["processing_ms"]["by_source"] = {s: processing([r for r in rows if r["source"] == s])
                                          for s in ("synthetic", "phrasing", "real")}

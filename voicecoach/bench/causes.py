@@ -35,6 +35,13 @@ def accuracy_cause(result: dict) -> str:
                    if t["n"] and f in BUDGET_FOLDERS and t["accuracy"] < 1)
     if words:
         text += ". Hardest real words: " + ", ".join(f"{f} {fmt(a, '%')}" for a, f in words[:4])
+    top = acc.get("ceiling")
+    if top:
+        text += (". At best from its evidence (a missed clip counted right when any look's answer or best-scored short "
+                 "answer was the expected one, .ceiling): " + ", ".join(
+                     f"{name} {fmt(t['accuracy'], '%')}" for name, t in (
+                         ("clean", top["synthetic"]["clean"]), ("20 dB", top["synthetic"]["20dB"]),
+                         ("10 dB", top["synthetic"]["10dB"]), ("real", top["real_budget_set"])) if t["n"]))
     for other, fig in result["accuracy"].items():
         if other != engine and "synthetic" in fig:
             text += (f". {other} on the same clips: clean {fmt(fig['synthetic']['clean']['accuracy'], '%')}, 10 dB "
@@ -56,7 +63,9 @@ def phrasing_cause(result: dict) -> str:
             f"understood either (the phrase file), {len(heard)} are the recognizer's"
             + "".join(f"{'; ' if k else ', e.g. '}{m['text']!r} [{m['group']}] -> {label(m['got'])} (heard {m['decoded']!r})"
                       for k, m in enumerate(heard[:4]))
-            + ". By context: " + ", ".join(f"{c} {fmt(a, '%')}" for a, c in worst))
+            + ". By context: " + ", ".join(f"{c} {fmt(a, '%')}" for a, c in worst)
+            + (f". At best from the evidence (.ceiling): {fmt(top['phrasings']['accuracy'], '%')}"
+               if (top := result["accuracy"][engine].get("ceiling")) else ""))
 
 
 def _endpointer(lc: dict, barge_in: bool) -> str:

@@ -88,7 +88,12 @@ def _recognize(job: dict) -> dict:
     first = None  # PocketSphinx's grammar decode before rejection (for Whisper it is the transcript)
     if heard.engine == "pocketsphinx" and heard.first_choice:
         first = _rec.grammar.parse(heard.first_choice, job["context"])
-    return {**job, "got": got, "heard_text": heard.text, "decoded": heard.first_choice, "confidence": heard.confidence,
+    missed = job.get("expected") is not None and (got is None or tuple(got) != tuple(job["expected"]))
+    right = None  # the ceiling (.ceiling): would any look's evidence have given the expected answer?
+    if missed and heard.engine == "whisper":
+        from .ceiling import pointed_answers
+        right = tuple(job["expected"]) in pointed_answers(_rec, pcm)
+    return {**job, "evidence_right": right, "got": got, "heard_text": heard.text, "decoded": heard.first_choice, "confidence": heard.confidence,
             "ms": heard.ms, "wall_ms": wall_ms, "engine": heard.engine, "first_choice": (first.kind, first.value) if first else None}
 
 
