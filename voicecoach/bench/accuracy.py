@@ -156,7 +156,7 @@ def run_accuracy(work: Path, quick: bool, workers: int = 2, log=print, phrases=N
     """Every installed engine on the same jobs: {"engines": [...], "default_engine", "accuracy": {engine:
     figures}, "timings_s": {...}}."""
     from ..content.phrases import Phrases
-    from .recognize import engines, recognize_all
+    from .recognize import engines, recognize_all, with_ceiling
 
     t0 = time.monotonic()
     listed = engines(phrases or Phrases.load())
@@ -170,9 +170,16 @@ def run_accuracy(work: Path, quick: bool, workers: int = 2, log=print, phrases=N
         t = time.monotonic()
         log(f"{e['engine']}: recognizing {len(jobs)} clips with {workers} workers ...")
         try:
-            out["accuracy"][e["engine"]] = summarize(recognize_all(jobs, workers, e["engine"]), e["engine"])
+            rows = recognize_all(jobs, workers, e["engine"])
+            out["timings_s"][f"recognition {e['engine']}"] = round(time.monotonic() - t, 1)
+            if e["engine"] == "whisper":  # what its evidence could give at best, in a pass of its own
+                t = time.monotonic()
+                log("whisper: hearing the clips it missed on every look (its ceiling) ...")
+                rows = with_ceiling(rows, workers)
+                out["timings_s"]["whisper ceiling"] = round(time.monotonic() - t, 1)
+            out["accuracy"][e["engine"]] = summarize(rows, e["engine"])
         except Exception as exc:  # noqa: BLE001 - the other engines' figures still count
             log(f"{e['engine']} failed: {exc}")
             out["accuracy"][e["engine"]] = {"error": f"{type(exc).__name__}: {exc}"}
-        out["timings_s"][f"recognition {e['engine']}"] = round(time.monotonic() - t, 1)
+            out["timings_s"].setdefault(f"recognition {e['engine']}", round(time.monotonic() - t, 1))
     return out
