@@ -309,3 +309,18 @@ def test_quick_benchmark_reports_every_engine_side_by_side(tmp_path):
                "idle_cpu": live["idle"]["cpu_percent"], "warm_startup": live["startup"]["warm_median_s"]}
     assert {k: b["value"] for k, b in budgets.items()} == figures
     assert live["worst_run"]["response_median_s"] == live["response"]["median_s"]  # one run: the pooled figures
+
+
+def test_the_corpus_is_made_again_only_when_what_it_speaks_changes(tmp_path):
+    """The corpus is keyed by the phrase file's sentences and meanings, not its bytes: a rule or a comment edited
+    keeps it (piper would speak every clip differently), a sentence added makes it again."""
+    from voicecoach.bench.corpus import spoken_phrases
+    from voicecoach.content.programs import prompts_dir
+
+    text = (prompts_dir() / "phrases.yaml").read_text()
+    assert "\nfull_pause: [yesno" in text and "|pardon|" in text
+    ruled, said = tmp_path / "ruled.yaml", tmp_path / "said.yaml"
+    ruled.write_text("# a comment\n" + text.replace("\nfull_pause: [yesno", "\nfull_pause: [number, yesno"))
+    said.write_text(text.replace("|pardon|", "|pardon|pardon me|"))
+    assert spoken_phrases(ruled) == spoken_phrases() != spoken_phrases(said)
+    assert b"pardon me" in spoken_phrases(said)
