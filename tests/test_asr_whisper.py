@@ -274,14 +274,14 @@ def test_silence_gives_no_result_at_all(rec):
 
 
 @pytest.mark.parametrize(("context", "word", "answer", "early"), [
-    ("number", "six", ("number", 6), True), ("side", "right", ("side", "right"), True),
+    ("number", "six", ("number", 6), True), ("side", "right", ("side", "right"), False),
     ("yesno", "no", ("yesno", "no"), False), ("yesno", "repeat", ("repeat", None), True)])
 def test_a_sure_answer_ends_before_the_full_pause(rec, tmp_path, monkeypatch, context, word, answer, early):
     """Streamed in 60 ms chunks, a clear answer is decoded at the early check: it comes well before the
     300 ms pause that ends an utterance otherwise (120 ms of pause, the chunk, the voice's fading tail).
-    Not a yes or no (the phrase file's ``full_pause``): those wait for the whole pause, as a correction
-    may follow ("no... actually, yes"), and then take the check's decode without decoding again; a command
-    said where yes/no is asked still ends early."""
+    Not a yes or no, nor a side (the phrase file's ``full_pause``): those wait for the whole pause, as a
+    correction may follow ("no... actually, yes"), and then take the check's decode without decoding again; a
+    command said where yes/no is asked still ends early."""
     speech = synth(tmp_path, "flite:slt", word)
     quiet = np.random.default_rng(1).normal(0, 20, 16000).astype(np.int16).tobytes()
     pcm = quiet + speech + quiet * 2
@@ -298,6 +298,17 @@ def test_a_sure_answer_ends_before_the_full_pause(rec, tmp_path, monkeypatch, co
     assert h.answer is not None and (h.answer.kind, h.answer.value) == answer and h.early == early, h
     assert (((i + 960) // 2 - end) / 16 < 300) == early
     assert decoded == [], "the check's decode is the answer's"
+
+
+def test_a_side_corrected_after_a_pause_is_heard_whole(rec, tmp_path, monkeypatch):
+    """flite kal's "right, no sorry, left": after "right," the early check had a sure, whole answer; the side
+    waits for the full pause (``full_pause``), so the correction is heard and left taken. Control: with only
+    yes/no waiting, right was taken at the check."""
+    pcm = synth(tmp_path, "flite:kal", "right, no sorry, left")
+    assert heard_pcm(rec, pcm, "side") == ("side", "left")
+    monkeypatch.setattr(rec, "grammar", dataclasses.replace(rec.grammar, full_pause=frozenset({"yesno"}),
+                                                            full_pause_contexts=frozenset({"yesno", "clearance"})))
+    assert heard_pcm(rec, pcm, "side") == ("side", "right")
 
 
 def test_the_recognizer_says_while_someone_speaks_to_it(rec, tmp_path):
