@@ -1,7 +1,8 @@
 """The Whisper ceiling (``bench.ceiling``): what the evidence of a missed clip points to, and the figures.
 
-Real clips through the real recognizer: a real "left" that is asked again (its scores lean to left on every look,
-never clear of right) points to left; a real "zero" heard as "Cida." and "Theta theta..." never points to zero.
+Real clips through the real recognizer (in this process, and in the bench's worker pool): a real "left" that
+is asked again (its scores lean to left on every look, never clear of right) points to left; a real "zero" heard
+as "Cida." and "Theta theta..." never points to zero.
 """
 
 from __future__ import annotations
@@ -61,3 +62,18 @@ def test_ceiling_counts_right_answers_and_misses_the_evidence_pointed_to():
     assert top["real_budget_set"] == {"n": 1, "correct": 1, "accuracy": 1.0}
     assert top["phrasings"]["correct"] == 1 and top["phrasings"]["n"] == 2
     assert not could_be_right(row("synthetic", ("side", "left"), ("side", "right"), None))
+
+
+def test_the_bench_marks_only_the_clips_whisper_missed():
+    """``with_ceiling``: a worker process hears the missed rows again; rows answered right are left as they were."""
+    from voicecoach.bench.recognize import with_ceiling
+
+    left, zero = str(DATA / "left" / "1b4c9b89_nohash_4.wav"), str(DATA / "zero" / "zero_563aa4e6_nohash_2.wav")
+    rows = [{**row("real", ("side", "left"), None, group="left"), "file": left, "context": "side"},
+            {**row("real", ("number", 0), None, group="zero"), "file": zero, "context": "number"},
+            {**row("real", ("side", "left"), ("side", "left"), group="left"), "file": left, "context": "side"}]
+    for r in rows:
+        del r["evidence_right"]
+    marked = with_ceiling(rows, workers=1)
+    assert sorted((r["context"], r["got"] is not None, r.get("evidence_right")) for r in marked) == [
+        ("number", False, False), ("side", False, True), ("side", True, None)]

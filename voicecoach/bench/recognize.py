@@ -2,7 +2,8 @@
 
 Each engine's jobs go through a pool of worker processes that each call
 ``load_recognizer(Phrases.load(), engine)`` once, then ``set_context(ctx)`` and
-``recognize(read_wav(path))`` per job, exactly as `voicecoach hear --engine E --expect CTX` does.
+``recognize(read_wav(path))`` per job, exactly as `voicecoach hear --engine E --expect CTX` does; then
+(``with_ceiling``) Whisper's missed clips are heard again on every look, for its ceiling (:mod:`.ceiling`).
 Workers are spawned, not forked: a process forked from one that holds threads (the live part's
 readers) or a CTranslate2 model can hang for good when it frees what it inherited.
 """
@@ -92,17 +93,20 @@ def _recognize(job: dict) -> dict:
             "ms": heard.ms, "wall_ms": wall_ms, "engine": heard.engine, "first_choice": (first.kind, first.value) if first else None}
 
 
-def _recognize_clip(jobs: list[dict]) -> list[dict]:
+def _check_loaded() -> None:
     if _init_error:
         raise RuntimeError(f"the recognizer ({_engine or 'default'}) did not load: {_init_error}")
+
+
+def _recognize_clip(jobs: list[dict]) -> list[dict]:
+    _check_loaded()
     return [_recognize(job) for job in jobs]
 
 
 def _point_clip(rows: list[dict]) -> list[dict]:
     from ..speech.asr import read_wav
     from .ceiling import pointed_answers
-    if _init_error:
-        raise RuntimeError(f"the recognizer ({_engine or 'default'}) did not load: {_init_error}")
+    _check_loaded()
     out = []
     for row in rows:
         _rec.set_context(row["context"])
