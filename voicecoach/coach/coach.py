@@ -4,7 +4,8 @@ The same Coach is driven by text (`voicecoach simulate`) and, later, by the micr
 runtime calls `hear(text)` for each utterance and `fire_timer()` when `timer_due` passes,
 and receives everything the coach says through its Port. States and triggers are declared
 in machine.py; the clinical decisions are in progression.py. The callbacks of the intake (screening,
-baseline) and of an exercise (dose, pain question) are the mixins in intake.py and exercising.py.
+baseline), of an exercise (dose, pain question) and of the exchange itself (pause, silence, repeat, help) are
+the mixins in intake.py, exercising.py and conversation.py.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .. import progress
 from ..store.history import History
 from . import machine, plan
 from .clock import Clock
+from .conversation import Conversation
 from .exercising import ExerciseSteps
 from .intake import Intake
 from .progression import Outcome, Progression
@@ -41,7 +43,7 @@ class Port(Protocol):
         """A progress mark: "hold_started", "rep_done", "state", "ended"."""
 
 
-class Coach(Intake, ExerciseSteps):
+class Coach(Intake, ExerciseSteps, Conversation):
     """One coaching session's brain; its states and triggers come from machine.py."""
 
     def __init__(self, *, library: Library, lines: Lines, phrases: Phrases, settings: Settings,
@@ -265,56 +267,3 @@ class Coach(Intake, ExerciseSteps):
             for sentence in self.summary_sentences(self.summary):
                 self.port.say(sentence)
         self.port.mark("ended", end_reason=record.end_reason)
-
-    # ---------------------------------------------------------------- pause, silence, help
-    def remember_place(self, event) -> None:
-        self.paused_from = event.transition.source
-
-    def enter_paused(self, event) -> None:
-        self.start_timer(self.settings.pause_timeout_s, "no_answer")
-
-    def say_paused(self, event) -> None:
-        self.say("paused")
-
-    def say_paused_for_silence(self, event) -> None:
-        self.say("paused_silence")
-
-    def pause_unclear_midset(self, event) -> None:
-        self.say("midset_unclear")
-
-    def say_resumed(self, event) -> None:
-        self.say("resumed")
-
-    def ask_again_briefly(self, event) -> None:
-        self.silences += 1
-        self.instruct(self.lines.get(self._short(self.question)))
-        self.start_timer(self.settings.answer_timeout_s, "no_answer")
-
-    @staticmethod
-    def _short(question: str) -> str:
-        """The key of the brief form of a question."""
-        if question.startswith("screening."):
-            return question.replace("screening.", "screening_short.")
-        return f"{question}_short"
-
-    def repeat_instruction(self, event) -> None:
-        self.port.say(self.last_instruction)
-        self._restart_answer_timer()
-
-    def say_help(self, event) -> None:
-        self.say("help_idle" if self.state == "idle" else "help_session")
-        self._restart_answer_timer()
-
-    def say_sorry(self, event) -> None:
-        if self.state == "paused":
-            self.say("sorry_paused_exercise" if self.paused_from in machine.EXERCISE else "sorry_paused")
-            return
-        examples = self.phrases.examples(self.context or "global")
-        self.say("sorry", examples=", ".join(examples[:-1]) + f", or {examples[-1]}" if len(examples) > 1 else examples[0])
-        if self.state in machine.QUESTIONS:
-            self.instruct(self.lines.get(self._short(self.question)))
-            self._restart_answer_timer()
-
-    def _restart_answer_timer(self) -> None:
-        if self.state in machine.QUESTIONS:
-            self.start_timer(self.settings.answer_timeout_s, "no_answer")
