@@ -243,7 +243,7 @@ def test_a_yes_corrected_after_a_short_pause_is_heard_whole(rec, tmp_path):
     assert rec.endpointer.hold_on_sound
     heard = rec.recognize(synth(tmp_path, "espeak:en-us", "yes... sorry, I misheard, no, I haven't"))
     assert meaning(heard.answer) == ("yesno", "no"), heard
-    for context, strict in (("yesno", True), ("number", False), ("location", False)):
+    for context, strict in (("yesno", True), ("pain", False), ("location", False)):
         rec.set_context(context, strict)
         assert not rec.endpointer.hold_on_sound, (context, strict)
 
@@ -274,12 +274,13 @@ def test_silence_gives_no_result_at_all(rec):
 
 
 @pytest.mark.parametrize(("context", "word", "answer", "early"), [
-    ("number", "six", ("number", 6), True), ("side", "right", ("side", "right"), False),
+    ("location", "thigh", ("location", "thigh"), True), ("number", "six", ("number", 6), False),
+    ("side", "right", ("side", "right"), False),
     ("yesno", "no", ("yesno", "no"), False), ("yesno", "repeat", ("repeat", None), True)])
 def test_a_sure_answer_ends_before_the_full_pause(rec, tmp_path, monkeypatch, context, word, answer, early):
     """Streamed in 60 ms chunks, a clear answer is decoded at the early check: it comes well before the
     300 ms pause that ends an utterance otherwise (120 ms of pause, the chunk, the voice's fading tail).
-    Not a yes or no, nor a side (the phrase file's ``full_pause``): those wait for the whole pause, as a
+    Not a yes or no, a side or a score (the phrase file's ``full_pause``): those wait for the whole pause, as a
     correction may follow ("no... actually, yes"), and then take the check's decode without decoding again; a
     command said where yes/no is asked still ends early."""
     speech = synth(tmp_path, "flite:slt", word)
@@ -309,6 +310,17 @@ def test_a_side_corrected_after_a_pause_is_heard_whole(rec, tmp_path, monkeypatc
     monkeypatch.setattr(rec, "grammar", dataclasses.replace(rec.grammar, full_pause=frozenset({"yesno"}),
                                                             full_pause_contexts=frozenset({"yesno", "clearance"})))
     assert heard_pcm(rec, pcm, "side") == ("side", "right")
+
+
+def test_a_score_corrected_after_a_pause_is_not_taken_as_its_first_digit(rec, tmp_path, monkeypatch):
+    """flite kal's "two... no, eight": the score waits for the full pause, so the correction is heard and the two
+    (a far digit from eight) is not taken. Control: with only yes/no and the side waiting, two was taken at the
+    early check."""
+    pcm = synth(tmp_path, "flite:kal", "two... no, eight")
+    assert heard_pcm(rec, pcm, "number") != ("number", 2)
+    monkeypatch.setattr(rec, "grammar", dataclasses.replace(rec.grammar, full_pause=frozenset({"yesno", "side"}),
+                                                            full_pause_contexts=frozenset({"yesno", "clearance", "side"})))
+    assert heard_pcm(rec, pcm, "number") == ("number", 2)
 
 
 def test_the_recognizer_says_while_someone_speaks_to_it(rec, tmp_path):

@@ -249,10 +249,10 @@ def test_hints_are_the_offered_answers_and_a_malformed_hint_is_refused(phrases, 
             Phrases.load(_write(tmp_path, stop, hints=bad))
 
 
-def test_yes_no_and_side_answers_wait_for_the_full_pause_and_a_malformed_list_is_refused(phrases, tmp_path):
-    """Red flags and the therapist's clearance are yes/no, and left for right turns the side-aware cues around:
-    those answers (the kinds) are never ended early."""
-    assert phrases.full_pause == {"yesno", "side"}
+def test_yes_no_side_and_score_answers_wait_for_the_full_pause_and_a_malformed_list_is_refused(phrases, tmp_path):
+    """Red flags and the therapist's clearance are yes/no, left for right turns the side-aware cues around, the
+    score says whether today is acute: those answers (the kinds) are never ended early."""
+    assert phrases.full_pause == {"yesno", "side", "number"}
     stop = {"global.stop": {"data": [{"sentences": ["stop"]}]}}
     assert Phrases.load(_write(tmp_path, stop)).full_pause == frozenset()
     for bad in (["kitchen"], "yesno", {"yesno": True}):
