@@ -159,8 +159,9 @@ def run_accuracy(work: Path, quick: bool, workers: int = 2, log=print, phrases=N
     from .recognize import engines, recognize_all, with_ceiling
 
     t0 = time.monotonic()
-    listed = engines(phrases or Phrases.load())
-    jobs = all_jobs(work, quick, log)
+    phrases = phrases or Phrases.load()
+    listed = engines(phrases)
+    jobs = all_jobs(work, quick, log, phrases)
     out: dict = {"engines": listed, "default_engine": next(e["engine"] for e in listed if e["default"]),
                  "accuracy": {}, "timings_s": {"corpus": round(time.monotonic() - t0, 1)}}
     for e in listed:

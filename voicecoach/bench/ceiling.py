@@ -12,6 +12,7 @@ Like PocketSphinx's ``first_choice`` figures, a measurement of the engine, never
 from __future__ import annotations
 
 from .corpus import BUDGET_FOLDERS, CONDITIONS
+from .phrasings import same
 
 
 def pointed_answers(rec, pcm: bytes) -> set[tuple]:
@@ -33,9 +34,7 @@ def pointed_answers(rec, pcm: bytes) -> set[tuple]:
 
 def could_be_right(row: dict) -> bool:
     """Right as recognized, or missed where the evidence pointed to the expected answer."""
-    if row["expected"] is None:
-        return row["got"] is None
-    return (row["got"] is not None and tuple(row["got"]) == tuple(row["expected"])) or bool(row.get("evidence_right"))
+    return same(row["got"], row["expected"]) or bool(row.get("evidence_right"))
 
 
 def _share(rows: list[dict]) -> dict:

@@ -79,29 +79,30 @@ QUICK_PER_CONDITION = 4
 """Quick mode: synthetic clips per condition with an answer (each of another context), and 1 without one (clean)."""
 
 
-def spoken_phrases(path: Path | None = None) -> bytes:
+def spoken_phrases(source=None) -> bytes:
     """What the corpus takes from the phrase file: every context's sentences and what each means there. An edit of
     the phrase file that changes neither (a rule, a hint, a threshold) keeps the corpus: piper speaks a word
-    differently each time, and a corpus made again moved the clean figure by up to 7 points on the same code."""
+    differently each time, and a corpus made again moved the clean figure by up to 7 points on the same code.
+    ``source``: the phrase file, loaded (``Phrases``) or its path (default: prompts/phrases.yaml)."""
     from ..content.phrases import Phrases
 
-    phrases = Phrases.load(path)
+    phrases = source if isinstance(source, Phrases) else Phrases.load(source)
     return repr([(c, s, (a.kind, a.value) if (a := phrases.parse(s, c)) else None)
                  for c in CONTEXTS for s in sorted(phrases.sentences(c))]).encode()
 
 
-def corpus_dir(work: Path, quick: bool) -> Path:
+def corpus_dir(work: Path, quick: bool, phrases=None) -> Path:
     """Where the corpus for these options lives: keyed by the script, the phrase file's sentences and meanings, the
     phrasings and the options."""
     opts = QUICK_CORPUS if quick else FULL_CORPUS
-    h = hashlib.sha256(MAKE_CORPUS.read_bytes() + spoken_phrases() + PHRASING_FILE.read_bytes()
+    h = hashlib.sha256(MAKE_CORPUS.read_bytes() + spoken_phrases(phrases) + PHRASING_FILE.read_bytes()
                        + repr(sorted(opts.items())).encode())
     return work / f"corpus-{'quick' if quick else 'full'}-{h.hexdigest()[:12]}"
 
 
-def make_corpus(work: Path, quick: bool, log=print) -> tuple[Path, list[dict]]:
+def make_corpus(work: Path, quick: bool, log=print, phrases=None) -> tuple[Path, list[dict]]:
     """Run scripts/make-corpus (kept clips are reused) and return (its directory, its rows)."""
-    out = corpus_dir(work, quick)
+    out = corpus_dir(work, quick, phrases)
     opts = QUICK_CORPUS if quick else FULL_CORPUS
     if not (out / "corpus.json").exists():
         cmd = [sys.executable, str(MAKE_CORPUS), str(out), "--per-answer", str(opts["per_answer"]),
@@ -185,7 +186,7 @@ def real_jobs(quick: bool) -> list[dict]:
     return jobs
 
 
-def all_jobs(work: Path, quick: bool, log=print) -> list[dict]:
+def all_jobs(work: Path, quick: bool, log=print, phrases=None) -> list[dict]:
     """Every job of the run: synthetic, spoken phrasings, real."""
-    out, rows = make_corpus(work, quick, log)
+    out, rows = make_corpus(work, quick, log, phrases)
     return synthetic_jobs(out, rows, quick) + phrasing_jobs(out, rows) + real_jobs(quick)

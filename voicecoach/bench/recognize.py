@@ -117,10 +117,11 @@ def _point_clip(rows: list[dict]) -> list[dict]:
 def with_ceiling(rows: list[dict], workers: int = 2) -> list[dict]:
     """Whisper's recognized rows, each it missed marked ``evidence_right`` (:mod:`.ceiling`): a pass of its
     own after recognition, so that it does not slow the recognition being timed."""
-    def missed(r: dict) -> bool:
-        return r["expected"] is not None and (r["got"] is None or tuple(r["got"]) != tuple(r["expected"]))
-    return [r for r in rows if not missed(r)] + recognize_all([r for r in rows if missed(r)], workers, "whisper",
-                                                              _point_clip)
+    from .phrasings import same
+
+    missed = [r for r in rows if r["expected"] is not None and not same(r["got"], r["expected"])]
+    return [r for r in rows if r["expected"] is None or same(r["got"], r["expected"])] + \
+        recognize_all(missed, workers, "whisper", _point_clip)
 
 
 def recognize_all(jobs: list[dict], workers: int = 2, engine: str | None = None, task=_recognize_clip) -> list[dict]:

@@ -33,6 +33,10 @@ class Conversation:
 
     def ask_again_briefly(self, event) -> None:
         self.silences += 1
+        self._ask_briefly()
+
+    def _ask_briefly(self) -> None:
+        """The current question again in its brief form, its answer timer restarted."""
         self.instruct(self.lines.get(self._short(self.question)))
         self.start_timer(self.settings.answer_timeout_s, "no_answer")
 
@@ -58,8 +62,7 @@ class Conversation:
         examples = self.phrases.examples(self.context or "global")
         self.say("sorry", examples=", ".join(examples[:-1]) + f", or {examples[-1]}" if len(examples) > 1 else examples[0])
         if self.state in machine.QUESTIONS:
-            self.instruct(self.lines.get(self._short(self.question)))
-            self._restart_answer_timer()
+            self._ask_briefly()
 
     def _restart_answer_timer(self) -> None:
         if self.state in machine.QUESTIONS:
