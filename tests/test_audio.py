@@ -12,8 +12,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import wave
+from pathlib import Path
 
 import pytest
 
@@ -270,6 +272,45 @@ def test_echo_carries_the_speaker_into_the_microphone(va):
     loud = _loud(heard)
     assert len(loud) > 0.4 * 16000, len(loud) / 16000
     assert abs(_peak_hz(heard[loud[0]:loud[-1]], 16000) - 1200) < 5
+
+
+def test_the_coach_s_line_heard_back_on_real_devices_is_only_echo(va):
+    """The echo check (audio/echo.py) through PulseAudio's loopback, with the speaker's own estimate of when
+    the line sounded and the microphone's capture times: every window of piper's line is its echo; flite's
+    "stop" played into the microphone over it is someone else."""
+    from voicecoach.audio.echo import EchoCheck
+    from voicecoach.speech.asr import read_wav
+    from voicecoach.speech.tts import Voice
+
+    line = Voice().speech("Prop yourself up on your forearms, so only your elbows and knees are on the floor.")
+    wav = Path(tempfile.mkdtemp()) / "stop.wav"
+    subprocess.run(["flite", "-voice", "slt", "-t", "stop", "-o", str(wav)], check=True)
+    stop = np.frombuffer(read_wav(wav), np.int16)
+    sp, heard = Speaker(va.speaker_device), {}
+    with Microphone(va.mic_device) as mic:
+        va.set_echo(True)
+        try:
+            for over in (False, True):
+                _collect(mic, 0.3)
+                echo = EchoCheck()
+                sp.play(line.pcm, line.sample_rate)
+                while not sp.first_sound_time:
+                    time.sleep(0.005)
+                echo.played(line.pcm, line.sample_rate, sp.first_sound_time)
+                if over:
+                    time.sleep(1.5)
+                    va.play_into_mic(np.clip(stop * 2.0, -32768, 32767), 16000).wait()  # over the echo
+                for pcm, t, _ in _collect(mic, 4.5 - 1.5 * over):
+                    echo.heard(pcm, t)
+                heard[over] = (echo, sp.first_sound_time)
+                sp.wait()
+        finally:
+            va.set_echo(False)
+    echo, t0 = heard[False]
+    windows = [echo.only_echo(t0 + a, t0 + a + 0.8) for a in np.arange(0.0, 3.5, 0.3)]
+    assert all(windows), windows
+    echo, t0 = heard[True]
+    assert not echo.only_echo(t0 + 1.3, t0 + 2.4)
 
 
 def test_lost_microphone_is_reported_and_recovers(va):

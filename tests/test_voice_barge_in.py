@@ -5,11 +5,12 @@ test_asr_whisper.py and the whole loop on virtual devices in test_voice_e2e.py."
 from __future__ import annotations
 
 from voicecoach.app import Content, build_coach
+from voicecoach.audio.echo import EchoCheck
 from voicecoach.coach.clock import FakeClock
 from voicecoach.content.phrases import Answer
 from voicecoach.speech.asr import Heard
 from voicecoach.store.history import History
-from voicecoach.voice import VoicePort, VoiceRuntime
+from voicecoach.voice import UTTERANCE_LEAD_S, VoicePort, VoiceRuntime
 
 LINES = Content.load().lines
 
@@ -28,10 +29,11 @@ class Speaker:
 
 
 def over_the_coach(tmp_path, state_words: list[str], said: str, line: str = "a line still to say",
-                   meant: str | None = None):
+                   meant: str | None = None, echo: EchoCheck | None = None, span: tuple[float, float] = (0.0, 0.0)):
     """The coach after ``state_words``, saying ``line``, hearing ``said`` over it: (state, times the speaker was
     stopped, lines still to say, lines the coach queued in reply). ``meant``: the command the recognizer took
-    ``said`` for (default: ``said`` itself)."""
+    ``said`` for (default: ``said`` itself); ``echo``: what was played and heard, ``span`` the utterance's
+    first and last frames' capture times (default: nothing heard)."""
     clock, port = FakeClock(), VoicePort()
     with History(tmp_path / "history.db") as history:
         coach = build_coach(Content.load(), history, clock, port)
@@ -44,7 +46,10 @@ def over_the_coach(tmp_path, state_words: list[str], said: str, line: str = "a l
         runtime.speaking_line = line
         runtime.lines_played.append(line)
         runtime.mode = (coach.context or "global", True)  # barge-in: the coach is speaking
-        runtime._act(coach, Heard(said, Answer(meant or said, None, said), 0.9, "whisper", 40.0), 0.0)
+        if echo is not None:
+            runtime.echo = echo
+        runtime._speech_from = span[0] + UTTERANCE_LEAD_S
+        runtime._act(coach, Heard(said, Answer(meant or said, None, said), 0.9, "whisper", 40.0), span[1])
         replies = [t for t in port.pending if t != "the next line"]
         return coach.state, speaker.stopped, "the next line" in port.pending, replies
 
@@ -100,6 +105,43 @@ def test_a_word_of_the_coach_s_line_in_a_transcript_scored_as_a_command_is_its_e
     for said in ("Hold on.", "Paul's."):
         state, stopped, _, _ = over_the_coach(tmp_path, ["start session"], said, line, "pause")
         assert (state, stopped) == ("paused", 1), said
+
+
+def test_a_command_scored_from_the_coach_s_echo_alone_is_ignored(tmp_path):
+    """The echo end-to-end test's coach paused itself: "buttock, thigh" heard back came out "Vedic, die", which
+    names no command and shares no word with the line, and the scores took it for pause. When the microphone
+    heard only the line (the echo check, on the real piper line through a simulated room) it is ignored; when
+    flite's "stop" was said over the line, the same words pause; a transcript that says "pause" always does."""
+    from test_echo import LINE, SOUNDED_AT, check, room
+
+    from voicecoach.speech.tts import Voice
+
+    line = Voice().speech(LINE)
+    span = (SOUNDED_AT + 2.6, SOUNDED_AT + 3.4)
+    mic = room(line, 0.1, 0.25, 0.3)
+    state, stopped, next_line, _ = over_the_coach(tmp_path, ["start session"], "Vedic, die", LINE, "pause",
+                                                  check(mic, line), span)
+    assert (state, stopped, next_line) == ("screening", 0, True)
+    for said, heard in (("Pause.", mic), ("Vedic, die", _with_stop(mic, tmp_path, 2.8))):
+        state, stopped, _, _ = over_the_coach(tmp_path, ["start session"], said, LINE, "pause", check(heard, line), span)
+        assert (state, stopped) == ("paused", 1), said
+
+
+def _with_stop(mic, tmp_path, at_s: float):
+    """``mic`` with flite's "stop" said ``at_s`` after the line sounds (about 12 dB over its echo at 0.25)."""
+    import subprocess
+
+    import numpy as np
+
+    from voicecoach.speech.asr import read_wav
+
+    wav = tmp_path / "stop.wav"
+    subprocess.run(["flite", "-voice", "slt", "-t", "stop", "-o", str(wav)], check=True)
+    stop = np.frombuffer(read_wav(wav), np.int16).astype(np.float64)
+    out = mic.copy()
+    s = 8000 + int(16000 * at_s)
+    out[s:s + len(stop)] += stop
+    return out
 
 
 def test_stop_while_paused_still_cuts_the_coach_and_ends(tmp_path):

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .audio.devices import AudioError
+from .audio.echo import EchoCheck
 from .coach.clock import SystemClock
 from .coach.coach import Coach
 from .content.answer import GLOBAL, spelled
@@ -35,6 +36,9 @@ SPOKE_INTO_END_S = 0.15
 """Speech that started this close to the end of the coach's line (or later) is the patient's, kept whole when
 the echo window closes: an echo starts with the line's words, not in its last moment ("resume" said as
 "Paused. Say 'resume' when you are ready." ends was cut in two and lost)."""
+UTTERANCE_LEAD_S = 0.25
+"""An utterance's audio starts up to this long before the frame where the recognizer began hearing it (the
+endpointer keeps what came before the speech)."""
 AFTER_BARGE_IN_S = 0.4
 """Silence kept after the coach was cut off before it says anything: "pause, please" can end, and the patient
 hears that the coach stopped (an outside client timing the cut needs that gap too)."""
@@ -123,6 +127,9 @@ class VoiceRuntime:
         self._last_restart = 0.0
         self._cut_at = -AFTER_BARGE_IN_S  # when the last barge-in cut the coach off
         self._speech_from = 0.0  # capture time of the frames that started the current utterance
+        self.echo = EchoCheck()
+        """What was played and heard: whether a command taken from the scores alone was the coach's echo."""
+        self._unplaced: tuple[bytes, int] | None = None  # the line playing, until the speaker says when it sounded
 
     # ---------------------------------------------------------------- the loop
     def run(self, coach: Coach, should_stop: Callable[[], bool] = lambda: False, stop_when_ended: bool = True) -> None:
@@ -162,6 +169,7 @@ class VoiceRuntime:
         text = self.port.pending.popleft()
         speech = self.voice.speech(text)
         self.speaker.play(speech.pcm, speech.sample_rate)
+        self._unplaced = (speech.pcm, speech.sample_rate)
         self.speaking_line = text
         self.lines_played.append(text)
         if self._turn is not None:
@@ -177,11 +185,15 @@ class VoiceRuntime:
     # ---------------------------------------------------------------- listening
     def _listen(self, coach: Coach, timeout: float) -> None:
         self._set_mode(coach)
+        if self._unplaced is not None and self.speaker.first_sound_time:
+            self.echo.played(*self._unplaced, self.speaker.first_sound_time)
+            self._unplaced = None
         try:
             pcm, t = self.frames.get(timeout=timeout)
         except queue.Empty:
             return
         while True:
+            self.echo.heard(pcm, t)
             heard = self.recognizer.accept(pcm)
             if heard is not None:
                 self._act(coach, heard, t)
@@ -217,13 +229,19 @@ class VoiceRuntime:
             if answer is None or answer.kind not in BARGE_IN:
                 return
             said = coach.phrases.understand(heard.text or "", GLOBAL).answer
-            if heard_back(heard.text or "", self.lines_played, named=said is not None and said.kind == answer.kind):
+            named = said is not None and said.kind == answer.kind
+            if heard_back(heard.text or "", self.lines_played, named=named):
                 log.info("barge-in %r ignored: the coach's own line heard back", heard.text)
+                return
+            if not named and self.echo.only_echo(self._speech_from - UTTERANCE_LEAD_S, captured_at):
+                log.info("barge-in %r ignored: the microphone heard only the coach's own voice", heard.text)
                 return
             already_paused = answer.kind == "pause" and not coach.may_trigger("pause")
             if already_paused and normalize(self.speaking_line) == normalize(coach.lines.get("paused")):
                 return  # its "Paused..." heard back (a loudspeaker): cutting it would leave the patient no cue
-            self.speaker.stop()
+            silent_at = self.speaker.stop()
+            if silent_at:
+                self.echo.cut(silent_at)
             self._cut_at = self.clock.now()
             self.port.pending.clear()
             self._emit("barge_in", coach, text=heard.text, early=heard.early)
