@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from voicecoach.audio.levels import levels_db
 from voicecoach.content.phrases import Answer, Phrases
 from voicecoach.content.answer import opposite
 from voicecoach.speech.asr import Grammar, Heard, read_wav
 from voicecoach.speech.asr_vosk import find_vosk_model
-from voicecoach.speech.endpoint import Endpointer, levels_db
+from voicecoach.speech.endpoint import FRAME_BYTES, Endpointer
 from voicecoach.speech.engines import EngineError, load_recognizer
 from voicecoach.speech.hear import hear_main
 
@@ -255,7 +256,7 @@ def test_a_fricative_is_no_pause_where_answers_wait_for_the_full_pause(tmp_path)
         ep = Endpointer(start_frames=2, min_voiced=2, hold_on_sound=hold)
         ep.prime(pcm)
         ends[hold] = [(pcm.find(u) + len(u)) / 32000 for u, _ in ep.feed(pcm)]
-    last_sound = (np.nonzero(levels_db(said) > 30)[0].max() + 1) * 0.03
+    last_sound = (np.nonzero(levels_db(said, FRAME_BYTES) > 30)[0].max() + 1) * 0.03
     assert len(ends[False]) >= 2 and ends[False][0] < 1.0, ends  # cut after "yes"
     assert len(ends[True]) == 1 and 0 <= ends[True][0] - last_sound <= 0.3, (ends, last_sound)
 

@@ -21,16 +21,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .levels import levels_db
+
 HOP_S = 0.01
 """Loudness is measured in frames of this length (seconds)."""
 
 
-def loudness(x: np.ndarray, rate: int) -> np.ndarray:
-    """Loudness (dB of mean square, int16 units) of each ``HOP_S`` frame of mono samples."""
-    hop = max(1, int(rate * HOP_S))
-    n = len(x) // hop
-    frames = np.asarray(x[: n * hop], np.float64).reshape(n, hop)
-    return 10.0 * np.log10(np.mean(frames * frames, axis=1) + 1.0)
+def loudness(pcm: bytes, rate: int) -> np.ndarray:
+    """``levels_db`` of each ``HOP_S`` frame of int16 mono ``pcm`` at ``rate``."""
+    return levels_db(pcm, 2 * max(1, int(rate * HOP_S)))
 
 
 @dataclass
@@ -78,9 +77,9 @@ class EchoCheck:
     heard_levels: deque = field(default_factory=deque)
     """The microphone's loudness per frame (dB)."""
 
-    def played(self, pcm: bytes | np.ndarray, rate: int, sounded_at: float) -> None:
-        """A line started sounding at ``sounded_at`` (monotonic)."""
-        level = loudness(np.frombuffer(pcm, np.int16) if isinstance(pcm, bytes) else pcm, rate)
+    def played(self, pcm: bytes, rate: int, sounded_at: float) -> None:
+        """A line (int16 mono ``pcm`` at ``rate``) started sounding at ``sounded_at`` (monotonic)."""
+        level = loudness(pcm, rate)
         level = np.concatenate([level, np.zeros(int(self.tail_s / HOP_S))])
         step = self.decay_db_per_s * HOP_S
         held = level.copy()
@@ -99,7 +98,7 @@ class EchoCheck:
 
     def heard(self, pcm: bytes, captured_at: float, rate: int = 16000) -> None:
         """A microphone block whose first sample was captured at ``captured_at`` (monotonic)."""
-        level = loudness(np.frombuffer(pcm, np.int16), rate)
+        level = loudness(pcm, rate)
         self.heard_times.extend(captured_at + (np.arange(len(level)) + 0.5) * HOP_S)
         self.heard_levels.extend(level)
         while self.heard_times and self.heard_times[0] < captured_at - self.keep_s:
@@ -111,10 +110,10 @@ class EchoCheck:
         heard back and nothing else: False when no line could have sounded then."""
         times, levels = np.asarray(self.heard_times), np.asarray(self.heard_levels)
         window = (times >= start - self.context_s) & (times <= end)
-        inside = (times >= start) & (times <= end)
-        if not inside.any():
-            return False
         t, m = times[window], levels[window]
+        mine = t >= start  # the utterance's own frames; the rest of the window only helps find the echo
+        if not mine.any():
+            return False
         best = None
         for delay in np.arange(0.0, self.max_delay_s + HOP_S / 2, HOP_S):
             raw = self._expected(t - delay, held=False)
@@ -130,7 +129,6 @@ class EchoCheck:
         loud = raw >= raw.max() - 20.0
         gain = float(np.median(m[loud] - raw[loud]))
         floor = float(np.percentile(m, 10)) + self.above_noise_db
-        mine = inside[window]
         louder = (m > echo + gain + self.margin_db) & (m > floor) & mine
         return louder.sum() * HOP_S < self.voice_s
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import webrtcvad
 
+from ..audio.levels import levels_db
+
 SAMPLE_RATE = 16000
 """Samples per second of everything the recognizer hears."""
 FRAME_MS = 30
@@ -127,7 +129,7 @@ class Endpointer:
         """Start afresh on a whole recording: a new VAD, the noise floor from its quietest frames."""
         self._vad = webrtcvad.Vad(self.vad_mode)
         self._fade_db, self._fade_left = -math.inf, 0
-        levels = levels_db(pcm)
+        levels = levels_db(pcm, FRAME_BYTES)
         if len(levels):
             self.floor_db = float(np.percentile(levels, 5))
 
@@ -162,7 +164,7 @@ class Endpointer:
                 self._recent.append(voiced)
                 if sum(self._recent) >= self.start_frames:
                     self._utt, self._voiced, self._silent = list(self._pre), sum(self._recent), 0
-                    self._peak_db = float(levels_db(b"".join(self._pre)).max())
+                    self._peak_db = float(levels_db(b"".join(self._pre), FRAME_BYTES).max())
                     self._pre.clear()
                 continue
             self._utt.append(frame)
@@ -209,9 +211,3 @@ class Endpointer:
         frames = frames[:len(frames) - cut]
         return [(b"".join(frames), voiced)] if voiced >= self.min_voiced else []
 
-
-def levels_db(pcm: bytes, frame_bytes: int = FRAME_BYTES) -> np.ndarray:
-    """``Endpointer.level_db`` of every whole frame of ``pcm`` (int16), at once."""
-    n = len(pcm) // frame_bytes
-    x = np.frombuffer(pcm[: n * frame_bytes], np.int16).astype(np.float64).reshape(n, frame_bytes // 2)
-    return 10.0 * np.log10((x * x).mean(axis=1) + 1.0)

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..audio.levels import levels_db
 from ..content.phrases import Answer
-from .endpoint import levels_db
+from .endpoint import FRAME_BYTES
 
 CAUTIOUS = ("stop", "pause", "repeat", "help", "slower", "how_many_left")
 """Answers whose only effect is to stop, wait, slow down or explain: accepting one by mistake is
@@ -169,7 +170,7 @@ def sound_distance(a: str | None, b: str | None) -> float:
 
 def speech_over_noise(pcm: bytes) -> float:
     """``Checks.snr`` of an utterance: 90th minus 10th percentile of its 30 ms frame levels (dB)."""
-    level = levels_db(pcm)
+    level = levels_db(pcm, FRAME_BYTES)
     return float(np.percentile(level, 90) - np.percentile(level, 10)) if len(level) else 0.0
 
 
